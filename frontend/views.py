@@ -1,0 +1,99 @@
+"""Pages a launch lands on. Thin: read the launch, ask who may, render."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from lti_plugin.lti import keys
+from lti_plugin.lti.models import Launch, Registration, Status
+from lti_plugin.lti.registration import ToolUrls, approve
+from lti_plugin.lti.roles import ToolRole, short_names
+from lti_plugin.lti.session import launch_from_session
+
+
+def _refuse(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    return render(request, "lti/refused.html", {"message": message}, status=status)
+
+
+def _launch_or_refusal(request: HttpRequest, launch_id: object) -> Launch | HttpResponse:
+    launch = launch_from_session(request, launch_id)
+    if launch is None:
+        return _refuse(request, _("Your session in the tool has ended. Start again from your course."), 403)
+    translation.activate(launch.locale)
+    request.LANGUAGE_CODE = launch.locale
+    return launch
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    """The tool's front page outside an LMS: what it is, how to install it, the demo if on."""
+    urls = ToolUrls.for_base(f"{request.scheme}://{request.get_host()}")
+    return render(request, "frontend/index.html", {"urls": urls, "demo": settings.DEMO_PLATFORM})
+
+
+@require_GET
+def home(request: HttpRequest, launch_id: object) -> HttpResponse:
+    """Where a launch lands: who you are, in which course, with which roles."""
+    launch = _launch_or_refusal(request, launch_id)
+    if isinstance(launch, HttpResponse):
+        return launch
+    if launch.tool_role == ToolRole.IT_ADMIN:
+        return redirect("frontend:registrations", launch_id=launch.id)
+    context = {
+        "launch": launch,
+        "lti_roles": short_names(launch.roles),
+        "tool_role": ToolRole(launch.tool_role).label,
+        "no_access": launch.tool_role == ToolRole.NONE,
+    }
+    return render(request, "frontend/home.html", context, status=403 if context["no_access"] else 200)
+
+
+def _it_admin_launch(request: HttpRequest, launch_id: object) -> Launch | HttpResponse:
+    launch = _launch_or_refusal(request, launch_id)
+    if isinstance(launch, HttpResponse):
+        return launch
+    if launch.tool_role != ToolRole.IT_ADMIN:
+        return _refuse(request, _("Only the platform's administrators manage registrations."), 403)
+    return launch
+
+
+@require_GET
+def registrations(request: HttpRequest, launch_id: object) -> HttpResponse:
+    """The IT admin's page: the organisation's registrations, deployments and the tool's keys. No pupil data."""
+    launch = _it_admin_launch(request, launch_id)
+    if isinstance(launch, HttpResponse):
+        return launch
+    organisation = launch.deployment.organisation
+    rows = (Registration.objects.filter(organisation=organisation).prefetch_related("deployments")
+            .order_by("issuer", "client_id"))
+    context = {
+        "launch": launch,
+        "organisation": organisation,
+        "registrations": rows,
+        "tool_keys": keys.published_keys(),
+        "urls": ToolUrls.for_base(f"{request.scheme}://{request.get_host()}"),
+        "lti_roles": short_names(launch.roles),
+    }
+    return render(request, "frontend/registrations.html", context)
+
+
+@require_POST
+def registration_approve(request: HttpRequest, launch_id: object, registration_pk: int) -> HttpResponse:
+    """An IT admin approves a pending registration of their own organisation."""
+    launch = _it_admin_launch(request, launch_id)
+    if isinstance(launch, HttpResponse):
+        return launch
+    registration = Registration.objects.filter(pk=registration_pk,
+                                               organisation=launch.deployment.organisation).first()
+    if registration is None:
+        return _refuse(request, _("No such registration in your organisation."), 404)
+    if registration.status == Status.PENDING:
+        approve(registration, by=f"IT admin {launch.sub} via {launch.registration.issuer}")
+        messages.success(request, _("The registration is approved and can now be used."))
+    return redirect("frontend:registrations", launch_id=launch.id)

@@ -1,0 +1,191 @@
+"""Elevstöd settings: one module, every value from the environment, safe embedded defaults.
+
+The embedded default (no DATABASE_URL, ELEVSTOD_ENV unset) is a single-machine demo: SQLite in
+WAL mode, Django's database cache (shared by every process), generated keys and the built-in demo
+platform. ELEVSTOD_ENV=production turns the demo off, requires a real SECRET_KEY and a key
+encryption key from the environment, and leaves new dynamic registrations pending.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("ELEVSTOD_DATA_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+PRODUCTION = os.environ.get("ELEVSTOD_ENV", "embedded").lower() == "production"
+
+
+def _embedded_secret_key() -> str:
+    """A per-installation secret kept beside the SQLite file, never in the repository."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+if PRODUCTION:
+    SECRET_KEY = os.environ["SECRET_KEY"]
+else:
+    SECRET_KEY = os.environ.get("SECRET_KEY") or _embedded_secret_key()
+
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver,[::1]")
+
+# The built-in demo LTI platform at /demo/: embedded default only, never in production.
+DEMO_PLATFORM = env_bool("ELEVSTOD_DEMO", not PRODUCTION) and not PRODUCTION
+# A dynamic registration is active at once in the embedded default, pending in production.
+LTI_AUTO_ACTIVATE_REGISTRATIONS = env_bool("LTI_AUTO_ACTIVATE_REGISTRATIONS", not PRODUCTION)
+# Platforms must use HTTPS in production; the embedded default also accepts http (local LMS trials).
+LTI_ALLOW_INSECURE_PLATFORMS = env_bool("LTI_ALLOW_INSECURE_PLATFORMS", not PRODUCTION)
+LTI_CLOCK_SKEW_SECONDS = int(os.environ.get("LTI_CLOCK_SKEW_SECONDS", "60"))
+LTI_MAX_ID_TOKEN_AGE_SECONDS = int(os.environ.get("LTI_MAX_ID_TOKEN_AGE_SECONDS", "3600"))
+LTI_STATE_LIFETIME_SECONDS = int(os.environ.get("LTI_STATE_LIFETIME_SECONDS", "600"))
+LTI_LAUNCH_LIFETIME_SECONDS = int(os.environ.get("LTI_LAUNCH_LIFETIME_SECONDS", str(8 * 3600)))
+LTI_JWKS_CACHE_SECONDS = int(os.environ.get("LTI_JWKS_CACHE_SECONDS", "3600"))
+LTI_HTTP_TIMEOUT_SECONDS = float(os.environ.get("LTI_HTTP_TIMEOUT_SECONDS", "5"))
+LTI_KEY_RETIRE_AFTER_DAYS = int(os.environ.get("LTI_KEY_RETIRE_AFTER_DAYS", "7"))
+# The tool's public origin(s) when it runs behind a proxy that rewrites Host; empty = the request's own.
+LTI_TOOL_ORIGINS = env_list("LTI_TOOL_ORIGINS")
+# Keys that encrypt the tool's private keys at rest (Fernet, comma separated, newest first).
+KEY_ENCRYPTION_KEYS = env_list("KEY_ENCRYPTION_KEYS")
+if PRODUCTION and not KEY_ENCRYPTION_KEYS:
+    raise RuntimeError("KEY_ENCRYPTION_KEYS must be set in production")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "rest_framework",
+    "lti_plugin.support",
+    "lti_plugin.lti",
+    "lti_plugin.lti.demo",
+    "frontend",
+    "api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "lti_plugin.middleware.FramingMiddleware",
+    "lti_plugin.middleware.CrossSiteCookieMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "lti_plugin.urls"
+WSGI_APPLICATION = "lti_plugin.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("SQLITE_PATH", str(DATA_DIR / "elevstod.sqlite3")),
+            "OPTIONS": {
+                # WAL lets the demo's several processes read while one writes.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+
+if os.environ.get("REDIS_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["REDIS_URL"]}}
+else:
+    # Not the local-memory cache: every app process must see the same entries.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                          "LOCATION": "elevstod_cache"}}
+
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if os.environ.get("REDIS_URL") \
+    else "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = LTI_LAUNCH_LIFETIME_SECONDS
+SESSION_COOKIE_HTTPONLY = True
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "sv"
+LANGUAGES = [("sv", _("Swedish")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Stockholm")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Behind a TLS-terminating proxy the original scheme comes in X-Forwarded-Proto.
+if env_bool("TRUST_X_FORWARDED_PROTO", PRODUCTION):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.server": {"level": os.environ.get("ACCESS_LOG_LEVEL", "INFO")}},
+}
