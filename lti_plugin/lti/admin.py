@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
@@ -11,6 +13,9 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Deployment, Registration, RegistrationInvite, Status, ToolKey
 from .registration import ToolUrls, approve
+
+
+_tool_base: ContextVar[str] = ContextVar("tool_base", default="")
 
 
 class DeploymentInline(admin.TabularInline):
@@ -49,13 +54,13 @@ class RegistrationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("values to paste into the LMS"))
     def values_to_paste(self, obj: Registration) -> str:
-        request = getattr(self, "_request", None)
-        base = f"{request.scheme}://{request.get_host()}" if request else ""
+        base = _tool_base.get()
         rows = ToolUrls.for_base(base).as_rows()
         return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd><code>{}</code></dd>", rows))
 
     def get_form(self, request: HttpRequest, obj=None, **kwargs):  # type: ignore[no-untyped-def]
-        self._request = request
+        # The admin object is shared by every request; the base URL is this request's, per context.
+        _tool_base.set(f"{request.scheme}://{request.get_host()}")
         return super().get_form(request, obj, **kwargs)
 
     @transaction.atomic

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -101,8 +102,18 @@ def _check_url(url: str, what: str) -> str:
     return url
 
 
+def _read_body(response: requests.Response, limit: int) -> bytes:
+    """At most `limit` bytes; a platform that stalls or breaks off mid-body fails as requests would."""
+    try:
+        return response.raw.read(limit, decode_content=True)
+    except urllib3.exceptions.ReadTimeoutError as error:
+        raise requests.Timeout(str(error)) from error
+    except urllib3.exceptions.HTTPError as error:
+        raise requests.ConnectionError(str(error)) from error
+
+
 def _read_json(response: requests.Response) -> Any:
-    body = response.raw.read(MAX_RESPONSE_BYTES + 1, decode_content=True)
+    body = _read_body(response, MAX_RESPONSE_BYTES + 1)
     if len(body) > MAX_RESPONSE_BYTES:
         raise ValueError("response too large")
     return json.loads(body)
@@ -127,6 +138,12 @@ def fetch_platform_configuration(config_url: str, token: str) -> dict[str, Any]:
                          % {"status": response.status_code}, status=502, code="config_error")
     try:
         config = _read_json(response)
+    except requests.Timeout:
+        raise LtiRefusal(_("The platform did not answer in time. Try again in a moment."),
+                         status=504, code="config_timeout") from None
+    except requests.RequestException:
+        raise LtiRefusal(_("The platform's configuration could not be fetched."), status=502,
+                         code="config_unreachable") from None
     except ValueError:
         raise LtiRefusal(_("The platform's configuration is not valid JSON."), status=502,
                          code="config_invalid") from None
@@ -194,12 +211,21 @@ def post_registration(config: dict[str, Any], body: dict[str, Any], token: str) 
                          code="registration_unreachable") from None
     if response.status_code not in (200, 201):
         # Moodle answers with a short plain-text reason ("missing_domain"); show it, shortened.
-        reason = response.raw.read(300, decode_content=True).decode("utf-8", "replace").strip()
+        try:
+            reason = _read_body(response, 300).decode("utf-8", "replace").strip()
+        except requests.RequestException:
+            reason = ""
         raise LtiRefusal(_("The platform refused the registration (%(status)s): %(reason)s")
                          % {"status": response.status_code, "reason": reason[:200]},
                          status=502, code="registration_refused")
     try:
         answer = _read_json(response)
+    except requests.Timeout:
+        raise LtiRefusal(_("The platform did not answer in time. Try again in a moment."),
+                         status=504, code="registration_timeout") from None
+    except requests.RequestException:
+        raise LtiRefusal(_("The platform could not be reached to register the tool."), status=502,
+                         code="registration_unreachable") from None
     except ValueError:
         raise LtiRefusal(_("The platform's answer to the registration is not valid JSON."), status=502,
                          code="registration_invalid") from None

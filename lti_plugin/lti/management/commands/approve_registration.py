@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from lti_plugin.lti.models import Registration, Status
@@ -24,8 +25,11 @@ class Command(BaseCommand):
                 self.stdout.write("No registration is pending.")
             return
         ref = str(ref)
-        registration = (Registration.objects.filter(pk=int(ref)).first() if ref.isdigit()
-                        else Registration.objects.filter(uuid=ref).first())
+        try:
+            registration = (Registration.objects.filter(pk=int(ref)).first() if ref.isdigit()
+                            else Registration.objects.filter(uuid=ref).first())
+        except ValidationError:  # neither an id nor a UUID
+            registration = None
         if registration is None:
             raise CommandError(f"No registration {ref!r}")
         approve(registration, by="operator (manage.py approve_registration)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import IntegrityError
@@ -10,6 +11,14 @@ from django.db import IntegrityError
 from lti_plugin.lti.errors import LtiRefusal
 from lti_plugin.lti.registration import ToolUrls, register_manually
 from lti_plugin.support.models import Organisation
+
+
+def _is_web_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        return parts.scheme in ("https", "http") and bool(parts.hostname)
+    except ValueError:
+        return False
 
 
 class Command(BaseCommand):
@@ -28,10 +37,19 @@ class Command(BaseCommand):
         parser.add_argument("--tool-url", default="http://127.0.0.1:8000", help="this tool's public base URL")
 
     def handle(self, *args: object, **options: object) -> None:
+        for option in ("auth_login_url", "token_url", "key_set_url"):
+            value = str(options[option])
+            if value and not _is_web_url(value):
+                raise CommandError(f"--{option.replace('_', '-')} is not an http(s) URL: {value!r}")
         key_set = None
         if options["key_set_file"]:
-            with open(str(options["key_set_file"]), encoding="utf-8") as handle:
-                key_set = json.load(handle)
+            try:
+                with open(str(options["key_set_file"]), encoding="utf-8") as handle:
+                    key_set = json.load(handle)
+            except (OSError, ValueError) as error:
+                raise CommandError(f"Cannot read the key set file: {error}") from None
+            if not isinstance(key_set, dict) or not isinstance(key_set.get("keys"), list):
+                raise CommandError('The key set file is not a JSON key set ({"keys": [...]}).')
         organisation = None
         if options["organisation"]:
             ref = str(options["organisation"])
