@@ -62,6 +62,8 @@ class FramingMiddleware:
         response = self.get_response(request)
         if "Content-Security-Policy" in response:
             return response
+        if not response.get("Content-Type", "").startswith("text/html") or 300 <= response.status_code < 400:
+            return response  # only documents can be framed; redirects and JSON need no policy
         if request.path.startswith("/admin/"):
             response["Content-Security-Policy"] = "frame-ancestors 'none'"
             response["X-Frame-Options"] = "DENY"

@@ -166,6 +166,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # WhiteNoise serves static files from gunicorn; the embedded default needs no collectstatic.
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on a missing one
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Behind a TLS-terminating proxy the original scheme comes in X-Forwarded-Proto.

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 from datetime import timedelta
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, MultiFernet
 from cryptography.hazmat.primitives import serialization
@@ -55,10 +56,6 @@ def public_jwk_of(private_pem: str, kid: str) -> dict:
     return public
 
 
-def public_pem_of(private_pem: str) -> str:
-    return JWK.from_pem(private_pem.encode()).export_to_pem().decode()
-
-
 def _new_key() -> ToolKey:
     pem = generate_rsa_pem()
     kid = JWK.from_pem(pem.encode()).thumbprint()  # RFC 7638, the kid pylti1p3 derives too
@@ -75,6 +72,24 @@ def signing_key() -> ToolKey:
 
 def private_pem(key: ToolKey) -> str:
     return decrypt_secret(key.private_key_encrypted)
+
+
+@lru_cache(maxsize=32)
+def _loaded_private_key(kid: str, encrypted: str) -> rsa.RSAPrivateKey:
+    # Immutable key material, parsed once per process (OpenSSL's RSA check costs ~50 ms a load);
+    # keyed by the ciphertext too, so a changed row is never served from here.
+    loaded = serialization.load_pem_private_key(decrypt_secret(encrypted).encode(), password=None)
+    assert isinstance(loaded, rsa.RSAPrivateKey)
+    return loaded
+
+
+def private_key(key: ToolKey) -> rsa.RSAPrivateKey:
+    """The key object to sign with (PyJWT takes it as it takes a PEM)."""
+    return _loaded_private_key(key.kid, key.private_key_encrypted)
+
+
+def public_pem(key: ToolKey) -> str:
+    return JWK(**key.public_jwk).export_to_pem().decode()
 
 
 def public_jwks() -> dict:

@@ -11,6 +11,7 @@ all of them pass (the view runs this inside one transaction).
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,16 +41,24 @@ DL_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_setting
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 MESSAGE_TYPES = {"LtiResourceLinkRequest", "LtiDeepLinkingRequest"}
 STATE_COOKIE_PREFIX = "lti_state_"
+# /lti/launch/ or /lti/launch/<registration uuid>/, nothing else (no "..", no other paths).
+LAUNCH_PATH = re.compile(r"/lti/launch/(?:[0-9a-fA-F-]{36}/)?")
 
 
-def pylti_registration(row: Registration) -> PyltiRegistration:
-    """The pylti1p3 view of a registration row, with our current signing key."""
-    key = keys.signing_key()
+def pylti_registration(row: Registration, *, signing: bool = True) -> PyltiRegistration:
+    """The pylti1p3 view of a registration row; with `signing`, also our current signing key.
+
+    Verifying a launch needs no key of ours, so the launch asks for none (loading an RSA private
+    key costs tens of milliseconds); deep linking and service calls do.
+    """
     reg = PyltiRegistration()
     reg.set_issuer(row.issuer).set_client_id(row.client_id).set_auth_login_url(row.auth_login_url)
     reg.set_auth_token_url(row.auth_token_url).set_key_set_url(row.key_set_url or None)
-    pem = keys.private_pem(key)
-    reg.set_key_set(row.key_set or None).set_tool_private_key(pem).set_tool_public_key(keys.public_pem_of(pem))
+    reg.set_key_set(row.key_set or None)
+    if signing:
+        key = keys.signing_key()
+        # PyJWT signs with a loaded key object as well as a PEM; pylti1p3 derives the kid from the public PEM.
+        reg.set_tool_private_key(keys.private_key(key)).set_tool_public_key(keys.public_pem(key))
     if row.auth_audience:
         reg.set_auth_audience(row.auth_audience)
     return reg
@@ -69,7 +78,7 @@ class DatabaseToolConf(ToolConfAbstract):
 
     def find_registration_by_params(self, iss: str, client_id: str, *args: Any, **kwargs: Any):
         row = Registration.objects.filter(issuer=iss, client_id=client_id, status=Status.ACTIVE).first()
-        return pylti_registration(row) if row else None
+        return pylti_registration(row, signing=False) if row else None
 
     def find_deployment(self, iss: str, deployment_id: str):
         return None
@@ -81,10 +90,17 @@ class DatabaseToolConf(ToolConfAbstract):
         ).first()
 
 
-def tool_origins(request: HttpRequest) -> set[str]:
+def tool_origins(request: HttpRequest) -> list[str]:
+    """The tool's public origins, in a fixed order: the one this request came in on first, if it is one.
+
+    Callers take the first as "our" origin (redirect_uri, deep-link URLs), so it must not depend on
+    a set's per-process hash order: a platform compares redirect_uri character for character.
+    """
+    own = f"{request.scheme}://{request.get_host()}"
     if settings.LTI_TOOL_ORIGINS:
-        return {origin.rstrip("/") for origin in settings.LTI_TOOL_ORIGINS}
-    return {f"{request.scheme}://{request.get_host()}"}
+        origins = list(dict.fromkeys(origin.rstrip("/") for origin in settings.LTI_TOOL_ORIGINS))
+        return sorted(origins, key=lambda origin: origin != own)  # stable: otherwise configured order
+    return [own]
 
 
 def is_our_launch_url(request: HttpRequest, url: str) -> bool:
@@ -94,18 +110,19 @@ def is_our_launch_url(request: HttpRequest, url: str) -> bool:
     except ValueError:
         return False
     origin = f"{parts.scheme}://{parts.netloc}"
-    return origin in tool_origins(request) and parts.path.startswith(reverse("lti:launch"))
+    return origin in tool_origins(request) and LAUNCH_PATH.fullmatch(parts.path) is not None
 
 
 def _jwks_cache_key(url: str) -> str:
     return "lti-jwks:" + hashlib.sha256(url.encode()).hexdigest()
 
 
-def fetch_platform_jwks(url: str, *, refresh: bool = False) -> dict | None:
+def fetch_platform_jwks(url: str, *, refresh: bool = False,
+                        fetched: dict[str, dict] | None = None) -> dict | None:
     """A platform's key set, from the shared cache; fetched (with a timeout) when absent or refreshed.
 
     A forced refresh (an unknown kid) happens at most once a minute per URL, so a stream of
-    forged tokens cannot make us hammer the platform.
+    forged tokens cannot make us hammer the platform. A fresh fetch is also put in `fetched`.
     """
     key = _jwks_cache_key(url)
     if not refresh:
@@ -124,6 +141,8 @@ def fetch_platform_jwks(url: str, *, refresh: bool = False) -> dict | None:
     if not isinstance(key_set, dict) or not isinstance(key_set.get("keys"), list):
         return None
     cache.set(key, key_set, settings.LTI_JWKS_CACHE_SECONDS)
+    if fetched is not None:
+        fetched[url] = key_set
     return key_set
 
 
@@ -144,11 +163,23 @@ class ToolMessageLaunch(DjangoMessageLaunch):
         self._registration_uuid = registration_uuid
         self._row: Registration | None = None
         self._state: OidcState | None = None
+        # Key sets fetched and refreshes made during this launch: see keep_key_set_cache().
+        self._fetched_key_sets: dict[str, dict] = {}
+        self._refreshed_urls: set[str] = set()
 
     # -- the whole check, in order -------------------------------------------------------------
-    def verify(self) -> VerifiedLaunch:
-        """Run every check; raise LtiRefusal on the first that fails. Call inside a transaction."""
+    def claim_state(self) -> None:
+        """Check the OIDC state against the browser's cookie and use it up.
+
+        Run in its own transaction, before verify(): a state is spent even when the launch that
+        carried it is then refused, so no second attempt can ride on it.
+        """
         self._check_state()
+
+    def verify(self) -> VerifiedLaunch:
+        """Run every other check; raise LtiRefusal on the first that fails. Call inside a transaction."""
+        if self._state is None:
+            raise LtiRefusal(_("The launch carries no state. Start again from your course."), code="state_missing")
         self._parse()
         self._check_header()
         row = self._find_registration()
@@ -211,12 +242,11 @@ class ToolMessageLaunch(DjangoMessageLaunch):
                              code="azp_mismatch")
         client_id = azp or audiences[0]
         # The state says which registration this login began with; the token must agree.
-        state_registration = self._state.registration if self._state else None
-        rows = Registration.objects.filter(issuer=iss)
-        if not rows.exists():
+        state_registration_id = self._state.registration_id if self._state else None
+        row = Registration.objects.filter(issuer=iss, client_id=client_id).first()
+        if row is None and not Registration.objects.filter(issuer=iss).exists():
             raise LtiRefusal(_("This platform is not registered with the tool."), status=403, code="iss_unknown")
-        row = rows.filter(client_id=client_id).first()
-        if row is None or (state_registration is not None and row.pk != state_registration.pk):
+        if row is None or (state_registration_id is not None and row.pk != state_registration_id):
             raise LtiRefusal(_("The launch token is not addressed to this tool (client id)."),
                              status=403, code="aud_mismatch")
         if self._registration_uuid and str(row.uuid) != str(self._registration_uuid):
@@ -225,12 +255,24 @@ class ToolMessageLaunch(DjangoMessageLaunch):
         if row.status != Status.ACTIVE:
             raise LtiRefusal(_("This platform's registration is waiting for approval by the tool's administrator."),
                              status=403, code="registration_pending")
-        self._registration = pylti_registration(row)
+        self._registration = pylti_registration(row, signing=False)
         self._row = row
         return row
 
+    def keep_key_set_cache(self) -> None:
+        """After a refused launch, keep the key sets it fetched and its once-a-minute refresh mark.
+
+        The shared cache may be the database (the embedded default); the refusal rolls back the
+        launch's transaction and the cache writes with it, so without this every forged kid would
+        fetch the platform's key set again.
+        """
+        for url, key_set in self._fetched_key_sets.items():
+            cache.set(_jwks_cache_key(url), key_set, settings.LTI_JWKS_CACHE_SECONDS)
+        for url in self._refreshed_urls:
+            cache.add(_jwks_cache_key(url) + ":refreshed", True, 60)
+
     def fetch_public_key(self, key_set_url: str):  # pylti1p3 hook: ours caches and times out
-        key_set = fetch_platform_jwks(key_set_url)
+        key_set = fetch_platform_jwks(key_set_url, fetched=self._fetched_key_sets)
         if key_set is None:
             raise LtiException("key set unavailable")
         return key_set
@@ -243,7 +285,8 @@ class ToolMessageLaunch(DjangoMessageLaunch):
                 raise LtiRefusal(_("The launch token was signed with a key the platform has not published."),
                                  status=401, code="kid_unknown") from None
         # Unknown kid: the platform may have rotated its key. Refresh once, then give up.
-        refreshed = fetch_platform_jwks(row.key_set_url, refresh=True)
+        self._refreshed_urls.add(row.key_set_url)
+        refreshed = fetch_platform_jwks(row.key_set_url, refresh=True, fetched=self._fetched_key_sets)
         if refreshed is None:
             raise LtiRefusal(_("The launch token was signed with a key the platform has not published."),
                              status=401, code="kid_unknown")

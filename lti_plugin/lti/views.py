@@ -123,9 +123,16 @@ def launch(request: HttpRequest, registration_uuid: str | None = None) -> HttpRe
                                  % {"error": (request.POST.get("error_description") or request.POST["error"])[:200]},
                                  status=403, code="platform_error")
             raise LtiRefusal(_("The launch carries no id_token."), code="id_token_missing")
+        launcher = ToolMessageLaunch(request, registration_uuid)
         with transaction.atomic():
-            verified = ToolMessageLaunch(request, registration_uuid).verify()
-            launch_row = record_launch(verified)
+            launcher.claim_state()
+        try:
+            with transaction.atomic():
+                verified = launcher.verify()
+                launch_row = record_launch(verified)
+        except LtiRefusal:
+            launcher.keep_key_set_cache()  # the rollback took the (database) cache's writes with it
+            raise
     except LtiRefusal as refusal:
         response = render_refusal(request, refusal)
         if refusal.status == 405:

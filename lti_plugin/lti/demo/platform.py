@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import secrets
 import time
+from functools import lru_cache
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from django.db import transaction
 from jwcrypto.jwk import JWK
 
@@ -69,9 +71,14 @@ def ensure_registered(origin: str) -> Registration:
     return registration
 
 
+@lru_cache(maxsize=4)
+def _loaded(kid: str, encrypted: str) -> Any:
+    return serialization.load_pem_private_key(keys.decrypt_secret(encrypted).encode(), password=None)
+
+
 def sign(claims: dict[str, Any]) -> str:
     key = demo_key()
-    return jwt.encode(claims, keys.decrypt_secret(key.private_key_encrypted), algorithm="RS256",
+    return jwt.encode(claims, _loaded(key.kid, key.private_key_encrypted), algorithm="RS256",
                       headers={"kid": key.kid, "typ": "JWT"})
 
 
