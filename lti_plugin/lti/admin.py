@@ -6,7 +6,7 @@ from contextvars import ContextVar
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -45,6 +45,7 @@ class RegistrationForm(forms.ModelForm):
 @admin.register(Registration)
 class RegistrationAdmin(admin.ModelAdmin):
     form = RegistrationForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("issuer", "client_id", "organisation", "status", "origin", "created_at")
     list_filter = ("status", "origin")
     search_fields = ("issuer", "client_id", "name")

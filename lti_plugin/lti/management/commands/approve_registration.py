@@ -32,5 +32,8 @@ class Command(BaseCommand):
             registration = None
         if registration is None:
             raise CommandError(f"No registration {ref!r}")
+        if registration.status != Status.PENDING:
+            # A disabled registration was switched off on purpose: re-enable it in the admin site.
+            raise CommandError(f"{registration} is not pending (status: {registration.status}).")
         approve(registration, by="operator (manage.py approve_registration)")
         self.stdout.write(f"Approved {registration}.")
