@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -119,34 +121,34 @@ def _read_json(response: requests.Response) -> Any:
     return json.loads(body)
 
 
+@contextmanager
+def _platform_errors(unreachable: str, code: str) -> Iterator[None]:
+    """A platform that is slow or unreachable (also halfway through its answer) is a clear 504/502."""
+    try:
+        yield
+    except requests.Timeout:
+        raise LtiRefusal(_("The platform did not answer in time. Try again in a moment."),
+                         status=504, code=f"{code}_timeout") from None
+    except requests.RequestException:
+        raise LtiRefusal(unreachable, status=502, code=f"{code}_unreachable") from None
+
+
 def fetch_platform_configuration(config_url: str, token: str) -> dict[str, Any]:
     _check_url(config_url, _("configuration address"))
     headers = {"Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    try:
+    with _platform_errors(_("The platform's configuration could not be fetched."), "config"):
         response = requests.get(config_url, headers=headers, timeout=settings.LTI_HTTP_TIMEOUT_SECONDS,
                                 allow_redirects=False, stream=True)
-    except requests.Timeout:
-        raise LtiRefusal(_("The platform did not answer in time. Try again in a moment."),
-                         status=504, code="config_timeout") from None
-    except requests.RequestException:
-        raise LtiRefusal(_("The platform's configuration could not be fetched."), status=502,
-                         code="config_unreachable") from None
-    if response.status_code != 200:
-        raise LtiRefusal(_("The platform answered with an error (%(status)s) when asked for its configuration.")
-                         % {"status": response.status_code}, status=502, code="config_error")
-    try:
-        config = _read_json(response)
-    except requests.Timeout:
-        raise LtiRefusal(_("The platform did not answer in time. Try again in a moment."),
-                         status=504, code="config_timeout") from None
-    except requests.RequestException:
-        raise LtiRefusal(_("The platform's configuration could not be fetched."), status=502,
-                         code="config_unreachable") from None
-    except ValueError:
-        raise LtiRefusal(_("The platform's configuration is not valid JSON."), status=502,
-                         code="config_invalid") from None
+        if response.status_code != 200:
+            raise LtiRefusal(_("The platform answered with an error (%(status)s) when asked for its configuration.")
+                             % {"status": response.status_code}, status=502, code="config_error")
+        try:
+            config = _read_json(response)
+        except ValueError:
+            raise LtiRefusal(_("The platform's configuration is not valid JSON."), status=502,
+                             code="config_invalid") from None
     if not isinstance(config, dict):
         raise LtiRefusal(_("The platform's configuration is not valid JSON."), status=502, code="config_invalid")
     issuer = config.get("issuer")
@@ -200,35 +202,23 @@ def post_registration(config: dict[str, Any], body: dict[str, Any], token: str) 
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    try:
+    with _platform_errors(_("The platform could not be reached to register the tool."), "registration"):
         response = requests.post(config["registration_endpoint"], data=json.dumps(body), headers=headers,
                                  timeout=settings.LTI_HTTP_TIMEOUT_SECONDS, allow_redirects=False, stream=True)
-    except requests.Timeout:
-        raise LtiRefusal(_("The platform did not answer in time. Try again in a moment."),
-                         status=504, code="registration_timeout") from None
-    except requests.RequestException:
-        raise LtiRefusal(_("The platform could not be reached to register the tool."), status=502,
-                         code="registration_unreachable") from None
-    if response.status_code not in (200, 201):
-        # Moodle answers with a short plain-text reason ("missing_domain"); show it, shortened.
+        if response.status_code not in (200, 201):
+            # Moodle answers with a short plain-text reason ("missing_domain"); show it, shortened.
+            try:
+                reason = _read_body(response, 300).decode("utf-8", "replace").strip()
+            except requests.RequestException:
+                reason = ""
+            raise LtiRefusal(_("The platform refused the registration (%(status)s): %(reason)s")
+                             % {"status": response.status_code, "reason": reason[:200]},
+                             status=502, code="registration_refused")
         try:
-            reason = _read_body(response, 300).decode("utf-8", "replace").strip()
-        except requests.RequestException:
-            reason = ""
-        raise LtiRefusal(_("The platform refused the registration (%(status)s): %(reason)s")
-                         % {"status": response.status_code, "reason": reason[:200]},
-                         status=502, code="registration_refused")
-    try:
-        answer = _read_json(response)
-    except requests.Timeout:
-        raise LtiRefusal(_("The platform did not answer in time. Try again in a moment."),
-                         status=504, code="registration_timeout") from None
-    except requests.RequestException:
-        raise LtiRefusal(_("The platform could not be reached to register the tool."), status=502,
-                         code="registration_unreachable") from None
-    except ValueError:
-        raise LtiRefusal(_("The platform's answer to the registration is not valid JSON."), status=502,
-                         code="registration_invalid") from None
+            answer = _read_json(response)
+        except ValueError:
+            raise LtiRefusal(_("The platform's answer to the registration is not valid JSON."), status=502,
+                             code="registration_invalid") from None
     if not isinstance(answer, dict) or not isinstance(answer.get("client_id"), str) or not answer["client_id"]:
         raise LtiRefusal(_("The platform's answer to the registration has no client id."), status=502,
                          code="registration_invalid")
