@@ -11,26 +11,19 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import pytest
 import requests
 
+from tests.servers import ToolServer, free_port, manage, prepare, server_database, server_env, start_server
+
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 TEACHER = {"org": "solbacka", "course": "101", "person": "s-11", "message": "launch", "names": "1", "locale": "en"}
 
 
@@ -41,46 +34,12 @@ def _clear_cache() -> None:
 
 # -- two server processes on one database -------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def shared_database(tmp: Path) -> Iterator[dict[str, str]]:
-    """A SQLite file in `tmp`; or, when DATABASE_URL names PostgreSQL, a database made for this test."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        yield {"SQLITE_PATH": str(tmp / "db.sqlite3")}
-        return
-    import psycopg
-
-    parts = urlsplit(url)
-    name = "elevstod_procs_" + secrets.token_hex(4)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield {"DATABASE_URL": urlunsplit(parts._replace(path="/" + name))}
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-    log: Path
-
-
 @dataclass
 class Cluster:
     """Two app processes behind one public address; `env` runs management commands against their database."""
 
-    a: Server
-    b: Server
+    a: ToolServer
+    b: ToolServer
     public_host: str
     env: dict[str, str]
 
@@ -88,65 +47,23 @@ class Cluster:
         return manage(self.env, *args)
 
 
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, check=True,
-                          capture_output=True, text=True, timeout=120)
-    return done.stdout
-
-
-def _start(env: dict[str, str], port: int, log: Path) -> Server:
-    command = [sys.executable, "-m", "gunicorn", "lti_plugin.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1",
-               "--graceful-timeout", "2"]
-    with log.open("ab") as out:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    return Server(url=f"http://127.0.0.1:{port}", process=process, log=log)
-
-
-def _wait(server: Server) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"{server.url} exited:\n{server.log.read_text(errors='replace')[-4000:]}")
-        try:
-            requests.get(server.url + "/lti/jwks/", timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{server.url} did not answer within 30 s")
-
-
-def _stop(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGTERM)
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     tmp = tmp_path_factory.mktemp("two-processes")
     port_a, port_b = free_port(), free_port()
     public_host = f"127.0.0.1:{port_a}"
-    with shared_database(tmp) as database:
-        env = {key: value for key, value in os.environ.items()
-               if key not in {"DATABASE_URL", "SQLITE_PATH", "REDIS_URL", "ELEVSTOD_ENV", "SECRET_KEY", "DEBUG"}}
+    with server_database(tmp, "elevstod_procs_") as database:
         # One data dir: both processes read the same embedded SECRET_KEY, as a real deployment's share theirs.
-        env.update(database, DJANGO_SETTINGS_MODULE="lti_plugin.settings", ELEVSTOD_DATA_DIR=str(tmp),
-                   LOG_LEVEL="WARNING")
-        manage(env, "migrate", "--noinput")
-        manage(env, "setup_embedded", "--base-url", f"http://{public_host}")
-        servers: list[Server] = []
+        env = server_env(tmp, database)
+        prepare(env, f"http://{public_host}")
+        servers: list[ToolServer] = []
         try:
-            servers = [_start(env, port_a, tmp / "a.log"), _start(env, port_b, tmp / "b.log")]
-            for server in servers:
-                _wait(server)
+            for port, log in ((port_a, tmp / "a.log"), (port_b, tmp / "b.log")):
+                servers.append(start_server(env, port, log, workers=1))
             yield Cluster(a=servers[0], b=servers[1], public_host=public_host, env=env)
         finally:
             for server in servers:
-                _stop(server)
+                server.stop()
 
 
 # -- the platform's auto-post forms --------------------------------------------------------------
@@ -180,10 +97,10 @@ def auto_post_form(response: requests.Response) -> tuple[str, dict[str, str]]:
     return parser.action, parser.fields
 
 
-def on(server: Server, cluster: Cluster, url_or_path: str) -> str:
+def on(server: ToolServer, cluster: Cluster, url_or_path: str) -> str:
     """The same path on a given process (the public address names A; the request may reach B)."""
     parts = urlsplit(urljoin(f"http://{cluster.public_host}/", url_or_path))
-    return server.url + urlunsplit(("", "", parts.path, parts.query, ""))
+    return server.base_url + urlunsplit(("", "", parts.path, parts.query, ""))
 
 
 def unverified_claims(id_token: str) -> dict:
@@ -205,7 +122,7 @@ def launch_across(cluster: Cluster) -> Launched:
     browser.headers["Host"] = cluster.public_host  # the load balancer's address, whichever process answers
     a, b = cluster.a, cluster.b
 
-    action, fields = auto_post_form(browser.get(a.url + "/demo/start/", params=TEACHER))
+    action, fields = auto_post_form(browser.get(a.base_url + "/demo/start/", params=TEACHER))
     login = browser.post(on(a, cluster, action), data=fields, allow_redirects=False)
     assert login.status_code == 302, login.text[:500]
     assert any(name.startswith("lti_state_") for name in browser.cookies.keys())
@@ -225,7 +142,7 @@ def test_login_on_one_process_and_launch_on_the_other(cluster):
 
     for server in (cluster.b, cluster.a):
         landing = launched.browser.get(on(server, cluster, launched.landing_path), allow_redirects=False)
-        assert landing.status_code == 200, f"{server.url}: {landing.status_code} {landing.text[:500]}"
+        assert landing.status_code == 200, f"{server.base_url}: {landing.status_code} {landing.text[:500]}"
         assert "Tove Lärare" in landing.text
         assert "Matematik 7A" in landing.text
 
