@@ -1,0 +1,40 @@
+"""Who is acting: a person, the tool roles they hold here, where, and through which launch."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from .models import Organisation, Person, SchoolUnit
+from .pack import Pack, get_pack
+
+
+@dataclass(frozen=True)
+class Actor:
+    person: Person
+    organisation: Organisation
+    roles: frozenset[str]
+    units: frozenset[int] = field(default_factory=frozenset)  # units a unit-scoped grant covers
+    launch_id: uuid.UUID | None = None
+    context_id: str = ""
+    language: str = "sv"
+
+    @property
+    def pack(self) -> Pack:
+        return get_pack(self.organisation.pack)
+
+    def covers(self, unit: SchoolUnit | int) -> bool:
+        unit_id = unit if isinstance(unit, int) else unit.pk
+        return unit_id in self.units
+
+
+def actor_from_grants(person: Person) -> Actor:
+    """The person as their standing staff grants make them (no launch): for the digest and commands."""
+    from django.db.models import Q
+
+    grants = list(person.grants.filter(revoked_at__isnull=True).filter(Q(unit__isnull=False) | Q(pupil__isnull=True)))
+    units = {grant.unit_id for grant in grants if grant.unit_id}
+    units |= set(SchoolUnit.objects.filter(classes__in=[g.school_class_id for g in grants if g.school_class_id])
+                 .values_list("pk", flat=True))
+    return Actor(person=person, organisation=person.organisation, roles=frozenset(g.role for g in grants),
+                 units=frozenset(units))

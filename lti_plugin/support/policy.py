@@ -1,0 +1,59 @@
+"""The one answer to "may this person do this?": the pack's matrix (action -> roles) and the scopes.
+
+This is the skeleton the services call from the start; the access issue fills in the finer scopes
+(a subject teacher's courses, a class teacher's class) behind the same functions.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from .actor import Actor
+from .errors import NotAllowed
+from .models import Case, GuardianLink
+
+# Roles whose reach is the school units their grants (or course mappings) cover.
+UNIT_ROLES = frozenset({"class_teacher", "subject_teacher", "special_teacher", "principal", "principal_delegate",
+                        "health_team_member"})
+
+
+def _in_scope(actor: Actor, role: str, case: Case | None) -> bool:
+    if case is None:
+        return True
+    if role == "pupil":
+        return case.pupil.person_id == actor.person.pk
+    if role == "guardian":
+        return GuardianLink.objects.filter(guardian=actor.person, pupil_id=case.pupil_id).exists()
+    if role == "education_chief":
+        return case.unit.organisation_id == actor.organisation.pk
+    if role in UNIT_ROLES:
+        return actor.covers(case.unit_id)
+    return False  # organisation admin, IT admin, communal welfare group: no path to a pupil
+
+
+def _at_level(actor: Actor, action: str, role: str, case: Case | None) -> bool:
+    grant = actor.pack.grant(action, role)
+    return grant is not None and (case is None or not grant.levels or case.level in grant.levels)
+
+
+def acting_roles(actor: Actor, action: str, case: Case | None = None) -> list[str]:
+    """The actor's roles that the pack lets take `action` on this case (its scope and level)."""
+    permitted = set(actor.pack.roles_for(action))
+    return [role for role in sorted(actor.roles & permitted)
+            if _at_level(actor, action, role, case) and _in_scope(actor, role, case)]
+
+
+def can(actor: Actor, action: str, case: Case | None = None) -> bool:
+    return bool(acting_roles(actor, action, case))
+
+
+def require(actor: Actor, action: str, case: Case | None = None) -> str:
+    """The role the actor acts in; NotAllowed if the pack gives none of theirs this action here."""
+    roles = acting_roles(actor, action, case)
+    if not roles:
+        raise NotAllowed(_("Your role may not do this here."), code=f"not_allowed:{action}")
+    return roles[0]
+
+
+def allowed_actions(actor: Actor, case: Case | None, actions: list[str]) -> set[str]:
+    return {action for action in actions if can(actor, action, case)}

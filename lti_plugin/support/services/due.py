@@ -1,0 +1,122 @@
+"""What is due for a person: one answer for pages, the API and the daily digest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Max
+from django.utils.translation import gettext_lazy as _
+
+from .. import policy
+from ..actor import Actor
+from ..errors import RuleBroken
+from ..models import Case, Decision, Hearing, Plan
+from ..pack import get_pack
+from ..queries import cases_visible_to
+from .absence import current_record, follow_up_due_on, proposal
+from .decisions import adoption_decision
+
+FOLLOW_UP_EVERY_DAYS = 30  # how long a plan in force may go without a follow-up before one is due
+DECIDE_WITHIN_DAYS = 14  # after an evaluation, the principal's decision (guidance, not law)
+REVIEW_DAY = (6, 10)  # a grade point's review falls due towards the end of the school year
+
+
+@dataclass(frozen=True)
+class DueItem:
+    kind: str
+    due_on: date
+    case_id: int
+    plan_id: int | None
+    label: str
+
+    @property
+    def overdue(self) -> bool:
+        return self.due_on < date.today()
+
+
+def _plan_items(actor: Actor, case: Case, today: date) -> list[DueItem]:
+    items: list[DueItem] = []
+    pack = get_pack(case.pack_id)
+    for plan in case.plans.all():
+        document = pack.document(plan.document)
+        if plan.status == Plan.Status.ACTIVE and case.pupil.unit_id != case.unit_id:
+            # The pupil has left the unit: its principal decides on closing (never an automatic close).
+            if policy.can(actor, "decide_close_plan", case):
+                items.append(DueItem("decide_closing_after_transfer", today, case.pk, plan.pk,
+                                     str(_("Decide on closing the plan: the pupil has left the unit"))))
+            continue
+        if plan.status == Plan.Status.DRAFT:
+            # The decision that puts this draft in force (an `ax` IP: the education chief's decide_level_3).
+            try:
+                decided_by = adoption_decision(pack, plan)
+            except RuleBroken:
+                decided_by = None
+            if decided_by and policy.can(actor, decided_by, case) and Hearing.objects.filter(
+                    plan=plan, pupil_heard=True, guardians_heard=True).exists():
+                items.append(DueItem("decide_plan", today, case.pk, plan.pk, str(_("Decide on the drafted plan"))))
+            continue
+        if plan.status != Plan.Status.ACTIVE:
+            continue
+        evaluation = getattr(plan, "evaluation", None)
+        if document.review_cycle == "single_evaluation":
+            if evaluation is not None:
+                if policy.can(actor, "decide_close_plan", case) and not Plan.objects.filter(previous=plan).exists():
+                    items.append(DueItem("decide_after_evaluation", evaluation.evaluated_on + timedelta(
+                        days=DECIDE_WITHIN_DAYS), case.pk, plan.pk,
+                        str(_("Decide: continue in a new plan or close"))))
+                continue
+            last = plan.follow_ups.aggregate(last=Max("held_on"))["last"] or (plan.activated_at or plan.created_at).date()
+            if policy.can(actor, "add_follow_up", case):
+                items.append(DueItem("follow_up", last + timedelta(days=FOLLOW_UP_EVERY_DAYS), case.pk, plan.pk,
+                                     str(_("Follow up the plan"))))
+            ends = plan.measures.aggregate(end=Max("ends_on"))["end"]
+            if ends and policy.can(actor, "record_evaluation", case):
+                items.append(DueItem("evaluation", ends, case.pk, plan.pk, str(_("Evaluate the plan"))))
+        elif document.review_cycle == "grade_points":
+            grade = case.pupil.grade
+            if grade in document.review_grades and not plan.reviews.filter(grade=grade).exists():
+                if policy.can(actor, "record_review", case):
+                    items.append(DueItem("review", date(today.year, *REVIEW_DAY), case.pk, plan.pk,
+                                         str(_("Review the decision at the end of grade %(grade)s") % {"grade": grade})))
+            review = plan.reviews.order_by("-created_at").first()
+            if review and pack.review_points and policy.can(actor, pack.review_points.decision, case) and not \
+                    Decision.objects.filter(plan=plan, decision_type=pack.review_points.decision,
+                                            decided_at__gte=review.created_at).exists():
+                items.append(DueItem("decide_review_outcome", review.held_on + timedelta(days=DECIDE_WITHIN_DAYS),
+                                     case.pk, plan.pk, str(_("Decide on the outcome of the review"))))
+        elif document.review_cycle == "periodic" and document.review_months:
+            last = plan.follow_ups.aggregate(last=Max("held_on"))["last"] or (plan.activated_at or plan.created_at).date()
+            if policy.can(actor, "add_follow_up", case):
+                items.append(DueItem("follow_up", last + timedelta(days=30 * document.review_months), case.pk,
+                                     plan.pk, str(_("Review the plan"))))
+    return items
+
+
+def _absence_items(actor: Actor, case: Case, today: date) -> list[DueItem]:
+    items: list[DueItem] = []
+    record = current_record(case)
+    if record is not None and policy.can(actor, "add_absence_follow_up", case):
+        due = follow_up_due_on(record)
+        if due:
+            items.append(DueItem("absence_follow_up", due, case.pk, None,
+                                 str(_("Absence ladder step %(step)s: follow-up") % {"step": record.step})))
+    if record is not None and policy.can(actor, "start_absence_step", case):
+        proposed = proposal(case, today=today)
+        if proposed and proposed.met:
+            items.append(DueItem("absence_next_step", proposed.since or today, case.pk, None,
+                                 str(_("Absence ladder: step %(step)s's starting point is met")
+                                     % {"step": proposed.step.number})))
+    return items
+
+
+def due_for(actor: Actor, *, today: date | None = None) -> list[DueItem]:
+    """Follow-ups, evaluations, reviews at grade points, absence deadlines, decisions waiting,
+    closing decisions after a transfer: everything due for this person, soonest first."""
+    today = today or date.today()
+    items: list[DueItem] = []
+    cases = cases_visible_to(actor).select_related("pupil", "unit").prefetch_related("plans")
+    for case in cases:
+        items += _plan_items(actor, case, today)
+        items += _absence_items(actor, case, today)
+    return sorted(items, key=lambda item: (item.due_on, item.kind, item.case_id))
