@@ -15,10 +15,20 @@ from lti_plugin.lti.models import Launch, Registration, Status
 from lti_plugin.lti.registration import ToolUrls, approve
 from lti_plugin.lti.roles import ToolRole, short_names
 from lti_plugin.lti.session import launch_from_session
+from lti_plugin.support.actor import Actor
+from lti_plugin.support.models import Person
+from lti_plugin.support.services.people import actor_for_launch
 
 
 def _refuse(request: HttpRequest, message: str, status: int) -> HttpResponse:
     return render(request, "lti/refused.html", {"message": message}, status=status)
+
+
+def actor_for(launch: Launch) -> Actor:
+    """The acting person of a launch: roles from the launch plus their staff grants."""
+    person = Person.objects.get(organisation=launch.deployment.organisation, issuer=launch.registration.issuer,
+                                sub=launch.sub)
+    return actor_for_launch(launch, person)
 
 
 def _launch_or_refusal(request: HttpRequest, launch_id: object) -> Launch | HttpResponse:
@@ -43,13 +53,16 @@ def home(request: HttpRequest, launch_id: object) -> HttpResponse:
     launch = _launch_or_refusal(request, launch_id)
     if isinstance(launch, HttpResponse):
         return launch
-    if launch.tool_role == ToolRole.IT_ADMIN:
+    actor = actor_for(launch)
+    if actor.roles == {"it_admin"}:
         return redirect("frontend:registrations", launch_id=launch.id)
+    pack = actor.pack
+    names = [pack.roles[role].name.get(launch.locale) for role in sorted(actor.roles) if role in pack.roles]
     context = {
         "launch": launch,
         "lti_roles": short_names(launch.roles),
-        "tool_role": ToolRole(launch.tool_role).label,
-        "no_access": launch.tool_role == ToolRole.NONE,
+        "tool_role": ", ".join(names) or ToolRole(launch.tool_role).label,
+        "no_access": not actor.roles,
     }
     return render(request, "frontend/home.html", context, status=403 if context["no_access"] else 200)
 

@@ -25,6 +25,8 @@ from .errors import LtiRefusal, render_refusal
 from .launch import STATE_COOKIE_PREFIX, ToolMessageLaunch, is_our_launch_url, tool_origins
 from .models import OidcState, Registration, Status
 from .registration import register_dynamically
+from lti_plugin.support.services.people import record_launch_person
+
 from .session import launch_from_session, launch_locale, record_launch, remember_launch
 
 LOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "lti_deployment_id", "client_id")
@@ -130,6 +132,7 @@ def launch(request: HttpRequest, registration_uuid: str | None = None) -> HttpRe
             with transaction.atomic():
                 verified = launcher.verify()
                 launch_row = record_launch(verified)
+                record_launch_person(launch_row)  # the person, their course membership, pupil/guardian links
         except LtiRefusal:
             launcher.keep_key_set_cache()  # the rollback took the (database) cache's writes with it
             raise

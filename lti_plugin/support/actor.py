@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .models import Organisation, Person, SchoolUnit
@@ -14,17 +15,23 @@ class Actor:
     person: Person
     organisation: Organisation
     roles: frozenset[str]
-    units: frozenset[int] = field(default_factory=frozenset)  # units a unit-scoped grant covers
+    units: frozenset[int] = field(default_factory=frozenset)  # units a unit-scoped role covers
     launch_id: uuid.UUID | None = None
     context_id: str = ""
     language: str = "sv"
+    # Per role, the units it covers (a principal at one unit, special teacher at another); when a
+    # role is missing here, `units` applies.
+    role_units: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    classes: frozenset[int] = field(default_factory=frozenset)  # classes the person is class teacher of
 
     @property
     def pack(self) -> Pack:
         return get_pack(self.organisation.pack)
 
-    def covers(self, unit: SchoolUnit | int) -> bool:
+    def covers(self, unit: SchoolUnit | int, role: str | None = None) -> bool:
         unit_id = unit if isinstance(unit, int) else unit.pk
+        if role is not None and role in self.role_units:
+            return unit_id in self.role_units[role]
         return unit_id in self.units
 
 

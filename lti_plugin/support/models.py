@@ -52,6 +52,27 @@ class CourseMapping(models.Model):
         constraints = [models.UniqueConstraint(fields=["deployment", "context_id"], name="course_mapping_unique")]
 
 
+class CourseMember(models.Model):
+    """Someone in an LMS course, from launches and the NRPS roster (refreshed on launch).
+
+    Moodle lists non-editing teachers as Learner: a member who has launched as Instructor in the
+    course, holds a staff grant or was marked staff by a teacher is staff, never a pupil.
+    """
+
+    deployment = models.ForeignKey("lti.Deployment", on_delete=models.PROTECT)
+    context_id = models.CharField(max_length=255)
+    person = models.ForeignKey("Person", on_delete=models.PROTECT, related_name="memberships")
+    roster_roles = models.JSONField(default=list)  # as the roster lists them (Moodle: short names)
+    launched_as_instructor = models.BooleanField(default=False)
+    marked_staff_by = models.ForeignKey("Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    active = models.BooleanField(default=True)  # gone from the latest roster: kept, not deleted
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["deployment", "context_id", "person"],
+                                               name="course_member_unique")]
+
+
 class SchoolClass(models.Model):
     unit = models.ForeignKey(SchoolUnit, on_delete=models.PROTECT, related_name="classes")
     name = models.CharField(_("name"), max_length=50)

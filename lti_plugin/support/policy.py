@@ -17,18 +17,33 @@ UNIT_ROLES = frozenset({"class_teacher", "subject_teacher", "special_teacher", "
                         "health_team_member"})
 
 
-def _in_scope(actor: Actor, role: str, case: Case | None) -> bool:
+def _taught(actor: Actor, case: Case) -> bool:
+    """The pupil is in a course the actor teaches (launched as Instructor there; roster from NRPS)."""
+    from .models import CourseMember
+
+    taught = CourseMember.objects.filter(person=actor.person, launched_as_instructor=True).values_list(
+        "deployment_id", "context_id")
+    return any(CourseMember.objects.filter(person=case.pupil.person, active=True, deployment_id=deployment,
+                                           context_id=context).exists() for deployment, context in taught)
+
+
+def _in_scope(actor: Actor, role: str, scope: str, case: Case | None) -> bool:
+    """Whether `role`, with the pack's `scope` for this action, reaches the case."""
     if case is None:
         return True
-    if role == "pupil":
+    if scope == "self":
         return case.pupil.person_id == actor.person.pk
-    if role == "guardian":
+    if scope == "own_child":
         return GuardianLink.objects.filter(guardian=actor.person, pupil_id=case.pupil_id).exists()
-    if role == "education_chief":
+    if scope == "organisation":
         return case.unit.organisation_id == actor.organisation.pk
-    if role in UNIT_ROLES:
-        return actor.covers(case.unit_id)
-    return False  # organisation admin, IT admin, communal welfare group: no path to a pupil
+    if scope == "unit":
+        return actor.covers(case.unit_id, role)
+    if scope == "class_and_taught":
+        return case.pupil.school_class_id in actor.classes or actor.covers(case.unit_id, role) or _taught(actor, case)
+    if scope == "taught":
+        return actor.covers(case.unit_id, role) or _taught(actor, case)
+    return False  # expert_group is decided in the welfare service; platform roles reach no pupil
 
 
 def _at_level(actor: Actor, action: str, role: str, case: Case | None) -> bool:
@@ -39,8 +54,10 @@ def _at_level(actor: Actor, action: str, role: str, case: Case | None) -> bool:
 def acting_roles(actor: Actor, action: str, case: Case | None = None) -> list[str]:
     """The actor's roles that the pack lets take `action` on this case (its scope and level)."""
     permitted = set(actor.pack.roles_for(action))
+    pack = actor.pack
     return [role for role in sorted(actor.roles & permitted)
-            if _at_level(actor, action, role, case) and _in_scope(actor, role, case)]
+            if _at_level(actor, action, role, case) and _in_scope(actor, role, pack.scope_for(action, role) or "",
+                                                                  case)]
 
 
 def can(actor: Actor, action: str, case: Case | None = None) -> bool:

@@ -31,7 +31,7 @@ def test_teacher_lands_on_the_course_page_with_name_course_and_roles(client, lms
     assert page.testids["who"] == "Tove Lärare"
     assert page.testids["course"] == "Matematik 7A (MA7A)"
     assert page.testids["lti-role"] == "Instructor"
-    assert page.testids["tool-role"] == "ämneslärare"
+    assert page.testids["tool-role"] == "Ämneslärare"
     assert "Välkommen, Tove Lärare" in page
     assert (launch.sub, launch.context_id, launch.resource_link_id) == ("3", "2", "7")
     assert UsedNonce.objects.filter(nonce=lms.last.auth.nonce).exists()
@@ -45,7 +45,7 @@ def test_pupil_launch_gives_the_pupil_role(client, lms):
     assert page_response.status_code == 200
     assert page.testids["who"] == "Elsa Elev"
     assert page.testids["lti-role"] == "Learner"
-    assert page.testids["tool-role"] == "elev"
+    assert page.testids["tool-role"] == "Elev"
 
 
 def test_guardian_arrives_as_mentor_scoped_to_their_child(client, lms):
@@ -55,7 +55,7 @@ def test_guardian_arrives_as_mentor_scoped_to_their_child(client, lms):
     page = read_page(page_response)
     assert page_response.status_code == 200
     assert page.testids["lti-role"] == "Mentor"
-    assert page.testids["tool-role"] == "vårdnadshavare"
+    assert page.testids["tool-role"] == "Vårdnadshavare"
     assert launch.claims[CLAIM + "role_scope_mentor"] == ["5"]
 
 
@@ -109,7 +109,7 @@ def test_english_locale_gives_english_pages(client, lms, locale):
     page = read_page(page_response)
     assert '<html lang="en">' in body
     assert "Welcome, Tove Lärare" in page
-    assert page.testids["tool-role"] == "subject teacher"
+    assert page.testids["tool-role"] == "Subject teacher"
     assert "You are" in page and "Role in Elevstöd" in page
 
 

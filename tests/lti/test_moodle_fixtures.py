@@ -106,7 +106,7 @@ def test_moodle_teacher_is_a_subject_teacher(browser, moodle):
     page = read_page(secure_get(browser, response["Location"]))
     assert page.testids["who"] == "Tove Lärare"
     assert page.testids["course"] == "Matematik 7A (MA7A)"
-    assert page.testids["tool-role"] == "ämneslärare"
+    assert page.testids["tool-role"] == "Ämneslärare"
     assert (launch.deployment.deployment_id, launch.resource_link_id, launch.locale) == ("3", "7", "sv")
 
 
@@ -118,7 +118,7 @@ def test_moodle_student_is_a_pupil(browser, moodle):
     assert Launch.objects.get().tool_role == "pupil"
     page = read_page(secure_get(browser, response["Location"]))
     assert page.testids["who"] == "Elsa Elev"
-    assert page.testids["tool-role"] == "elev"
+    assert page.testids["tool-role"] == "Elev"
 
 
 def test_moodle_site_admin_is_an_it_admin_even_with_instructor(browser, moodle):

@@ -72,6 +72,8 @@ def log_adaptation(*, actor: Actor, case: Case, description: str, started_on: da
     policy.require(actor, "log_adaptation", case)
     if kind not in Adaptation.Kind.values:
         raise RuleBroken(_("Unknown kind of adaptation."), code="bad_kind")
+    if absence_record is not None and absence_record.case_id != case.pk:
+        raise RuleBroken(_("That absence step belongs to another case."), code="other_case")
     adaptation = Adaptation.objects.create(case=case, kind=kind, course=course, started_on=started_on,
                                            description=_require_text(description, _("The adaptation")),
                                            created_by=actor.person, absence_record=absence_record)

@@ -1,0 +1,134 @@
+"""People from launches and the course roster (NRPS), and the Actor a launch makes.
+
+Moodle's roster lists non-editing teachers as Learner. A member who has launched as Instructor in
+the course, holds a staff grant or was marked staff by a teacher is staff, never a pupil (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from lti_plugin.lti.models import Deployment, Launch
+from lti_plugin.lti.roles import ToolRole, context_role, is_admin
+
+from ..actor import Actor
+from ..models import CourseMapping, CourseMember, GuardianLink, Person, Pupil, SchoolUnit, StaffGrant
+
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+
+
+def person_for(deployment: Deployment, issuer: str, sub: str, name: str = "") -> Person:
+    person, created = Person.objects.get_or_create(organisation=deployment.organisation, issuer=issuer, sub=sub,
+                                                   defaults={"name": name})
+    if name and not created and person.name != name:
+        person.name = name
+        person.save(update_fields=["name"])
+    return person
+
+
+def unit_of_course(deployment: Deployment, context_id: str) -> SchoolUnit | None:
+    mapping = CourseMapping.objects.filter(deployment=deployment, context_id=context_id).select_related("unit").first()
+    return mapping.unit if mapping else None
+
+
+def _holds_grant(person: Person) -> bool:
+    return StaffGrant.objects.filter(person=person, revoked_at__isnull=True).exists()
+
+
+def is_staff(member: CourseMember) -> bool:
+    roster_instructor = any(context_role(role) == "Instructor" for role in member.roster_roles)
+    return (member.launched_as_instructor or roster_instructor or member.marked_staff_by_id is not None
+            or _holds_grant(member.person))
+
+
+def _ensure_pupil(person: Person, unit: SchoolUnit | None) -> Pupil:
+    pupil, _created = Pupil.objects.get_or_create(person=person, defaults={"unit": unit})
+    if pupil.unit_id is None and unit is not None:
+        pupil.unit = unit
+        pupil.save(update_fields=["unit"])
+    return pupil
+
+
+@transaction.atomic
+def record_launch_person(launch: Launch) -> Person:
+    """The launching person as the tool keeps them: person, course membership, pupil or guardian links."""
+    deployment, issuer = launch.deployment, launch.registration.issuer
+    person = person_for(deployment, issuer, launch.sub, launch.name)
+    member = None
+    if launch.context_id:
+        member, _ = CourseMember.objects.get_or_create(deployment=deployment, context_id=launch.context_id,
+                                                       person=person)
+        if launch.tool_role == ToolRole.SUBJECT_TEACHER:
+            member.launched_as_instructor = True
+        member.active = True
+        member.refreshed_at = timezone.now()
+        member.save()
+    unit = unit_of_course(deployment, launch.context_id) if launch.context_id else None
+    if launch.tool_role == ToolRole.PUPIL and not (member and is_staff(member)) and not _holds_grant(person):
+        _ensure_pupil(person, unit)
+    if launch.tool_role == ToolRole.GUARDIAN:
+        for sub in launch.claims.get(CLAIM + "role_scope_mentor") or []:
+            if isinstance(sub, str) and sub:
+                ward = _ensure_pupil(person_for(deployment, issuer, sub), unit)
+                GuardianLink.objects.get_or_create(guardian=person, pupil=ward)
+    return person
+
+
+@transaction.atomic
+def sync_roster(*, deployment: Deployment, issuer: str, context_id: str,
+                members: Iterable[dict[str, Any]]) -> list[CourseMember]:
+    """Take the course roster as the platform lists it; staff filtered out of the pupils."""
+    unit = unit_of_course(deployment, context_id)
+    seen: list[CourseMember] = []
+    for entry in members:
+        if entry.get("status", "Active") != "Active" or not entry.get("user_id"):
+            continue
+        person = person_for(deployment, issuer, str(entry["user_id"]), str(entry.get("name") or ""))
+        member, _ = CourseMember.objects.get_or_create(deployment=deployment, context_id=context_id, person=person)
+        member.roster_roles = [role for role in entry.get("roles") or [] if isinstance(role, str)]
+        member.active = True
+        member.refreshed_at = timezone.now()
+        member.save()
+        if not is_staff(member) and not is_admin(member.roster_roles):
+            _ensure_pupil(person, unit)
+        seen.append(member)
+    (CourseMember.objects.filter(deployment=deployment, context_id=context_id, active=True)
+     .exclude(pk__in=[m.pk for m in seen]).update(active=False))  # left the course: kept, not deleted
+    return seen
+
+
+def actor_for_launch(launch: Launch, person: Person) -> Actor:
+    """Roles from the launch (DESIGN.md's table) plus the person's standing staff grants.
+
+    A system or institution Administrator is an IT admin only, even with Instructor beside it,
+    unless the person also holds a staff grant.
+    """
+    grants = list(StaffGrant.objects.filter(person=person, revoked_at__isnull=True)
+                  .select_related("school_class"))
+    roles: set[str] = set()
+    role_units: dict[str, set[int]] = {}
+    admin = launch.tool_role == ToolRole.IT_ADMIN
+    if admin:
+        roles.add("it_admin")
+    if launch.tool_role in (ToolRole.PUPIL, ToolRole.GUARDIAN):
+        roles.add(str(launch.tool_role))
+    if launch.tool_role == ToolRole.SUBJECT_TEACHER or (admin and grants and any(
+            context_role(r) == "Instructor" for r in launch.roles)):
+        roles.add("subject_teacher")  # reaches the pupils of the courses taught (policy: "taught")
+    if admin and not grants:
+        roles.discard("subject_teacher")
+    for grant in grants:
+        roles.add(grant.role)
+        unit_id = grant.unit_id or (grant.school_class.unit_id if grant.school_class else None)
+        if unit_id:
+            role_units.setdefault(grant.role, set()).add(unit_id)
+    units = frozenset(unit for unit_ids in role_units.values() for unit in unit_ids)
+    return Actor(person=person, organisation=launch.deployment.organisation, roles=frozenset(roles), units=units,
+                 role_units={role: frozenset(ids) for role, ids in role_units.items()},
+                 classes=frozenset(g.school_class_id for g in grants if g.school_class_id and g.role == "class_teacher"),
+                 launch_id=launch.id, context_id=launch.context_id, language=launch.locale)
+
