@@ -23,7 +23,10 @@ class Person:
     sub: str
     given_name: str
     family_name: str
-    kind: str  # teacher, special_teacher, principal, pupil, guardian, it_admin
+    # teacher, special_teacher, health_team, principal, education_chief, organisation_admin, pupil, guardian,
+    # it_admin. People with no course (an organisation admin, an education chief) are in the seeded
+    # school data (seed.py) but cannot be launched from the demo page.
+    kind: str
     courses: tuple[str, ...] = ()
     guardian_of: tuple[str, ...] = ()
 
@@ -63,12 +66,16 @@ KIND_LABELS = {
     "pupil": "elev",
     "guardian": "vårdnadshavare",
     "it_admin": "IT-administratör",
+    "health_team": "elevhälsan",
+    "education_chief": "utbildningschef",
+    "organisation_admin": "organisationsadministratör",
 }
 
 ORGANISATIONS: tuple[DemoOrganisation, ...] = (
     DemoOrganisation(
         key="solbacka", name="Solbacka kommun (demo)", pack="se", deployment_id="demo-solbacka",
-        courses=(Course("101", "MA7A", "Matematik 7A"), Course("102", "SV7A", "Svenska 7A")),
+        courses=(Course("101", "MA7A", "Matematik 7A"), Course("102", "SV7A", "Svenska 7A"),
+                 Course("103", "MA7B", "Matematik 7B")),
         people=(
             Person("s-11", "Tove", "Lärare", "teacher", ("101", "102")),
             Person("s-12", "Sara", "Speciallärare", "special_teacher", ("101", "102")),
@@ -78,11 +85,26 @@ ORGANISATIONS: tuple[DemoOrganisation, ...] = (
             Person("s-23", "Alva", "Fiktiv", "pupil", ("101",)),
             Person("s-31", "Gustav", "Exempelsson", "guardian", ("101", "102"), guardian_of=("s-21",)),
             Person("s-41", "Ivar", "Admin", "it_admin", ("101", "102")),
+            # Added for the seeded school (seed.py). Course 101's roster stays as it was.
+            Person("s-14", "Kim", "Kurator", "health_team", ("102",)),
+            Person("s-15", "Greta", "Huvudman", "organisation_admin"),
+            Person("s-16", "Olle", "Rektorsson", "principal", ("103",)),
+            Person("s-61", "Hugo", "Låtsasson", "pupil", ("102",)),
+            Person("s-62", "Wilma", "Diktén", "pupil", ("102",)),
+            Person("s-63", "Liam", "Skissberg", "pupil", ("102",)),
+            Person("s-64", "Ebba", "Utkastsson", "pupil", ("102",)),
+            Person("s-65", "Oscar", "Provsson", "pupil", ("102",)),
+            Person("s-66", "Saga", "Mallberg", "pupil", ("102",)),
+            Person("s-67", "Melvin", "Övningsberg", "pupil", ("102",)),
+            Person("s-68", "Stella", "Låtsasdotter", "pupil", ("102",)),
+            Person("s-69", "Alfred", "Skenlund", "pupil", ("103",)),
+            Person("s-32", "Maria", "Låtsasdotter", "guardian", ("102",), guardian_of=("s-68",)),
         ),
     ),
     DemoOrganisation(
         key="aland", name="Ålands demokommun", pack="ax", deployment_id="demo-aland",
-        courses=(Course("201", "MA5B", "Matematik 5B"),),
+        courses=(Course("201", "MA5B", "Matematik 5B"), Course("202", "SV6A", "Svenska 6A"),
+                 Course("203", "MA5C", "Matematik 5C")),
         people=(
             Person("a-11", "Linnea", "Klasslärare", "teacher", ("201",)),
             Person("a-12", "Oskar", "Speciallärare", "special_teacher", ("201",)),
@@ -91,6 +113,21 @@ ORGANISATIONS: tuple[DemoOrganisation, ...] = (
             Person("a-22", "Viggo", "Testberg", "pupil", ("201",)),
             Person("a-31", "Hanna", "Provelev", "guardian", ("201",), guardian_of=("a-21",)),
             Person("a-41", "Rasmus", "Drift", "it_admin", ("201",)),
+            # Added for the seeded school (seed.py).
+            Person("a-14", "Mira", "Hälsovårdare", "health_team", ("201", "202")),
+            Person("a-15", "Karl", "Huvudman", "organisation_admin"),
+            Person("a-16", "Birgitta", "Utbildningschef", "education_chief"),
+            Person("a-17", "Jonas", "Föreståndarsson", "principal", ("203",)),
+            Person("a-18", "Stina", "Klassföreståndare", "teacher", ("202",)),
+            Person("a-61", "Ines", "Påhittsdotter", "pupil", ("201",)),
+            Person("a-62", "Elias", "Exempelberg", "pupil", ("201",)),
+            Person("a-63", "Tyra", "Låtsasberg", "pupil", ("201",)),
+            Person("a-64", "Malte", "Provander", "pupil", ("201",)),
+            Person("a-65", "Signe", "Skissdotter", "pupil", ("201",)),
+            Person("a-66", "Algot", "Fiktivsson", "pupil", ("201",)),
+            Person("a-67", "Nova", "Testlund", "pupil", ("202",)),
+            Person("a-68", "Hjalmar", "Diktsson", "pupil", ("201",)),
+            Person("a-69", "Juni", "Mallsson", "pupil", ("203",)),
         ),
     ),
 )

@@ -10,7 +10,8 @@ from lti_plugin.lti import keys
 
 
 class Command(BaseCommand):
-    help = "Create the cache table, the tool's signing key and (embedded default) the demo platform's registration."
+    help = ("Create the cache table, the tool's signing key and (embedded default) the demo platform's "
+            "registration and its demo school data.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
@@ -24,3 +25,8 @@ class Command(BaseCommand):
 
             registration = ensure_registered(str(options["base_url"]))
             self.stdout.write(f"Demo platform registered: {registration.issuer}")
+            from lti_plugin.lti.demo.seed import seed_demo
+
+            told = seed_demo(registration)
+            self.stdout.write(f"Demo school data: {told} pupils' support added" if told else
+                              "Demo school data: already in place")
