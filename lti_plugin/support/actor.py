@@ -36,12 +36,20 @@ class Actor:
 
 
 def actor_from_grants(person: Person) -> Actor:
-    """The person as their standing staff grants make them (no launch): for the digest and commands."""
+    """The person as their standing staff grants make them (no launch): for the digest and commands.
+
+    Each role covers the units of its own grants (as in a launch): a principal at one unit who is a
+    class teacher at another is no principal there."""
     from django.db.models import Q
 
-    grants = list(person.grants.filter(revoked_at__isnull=True).filter(Q(unit__isnull=False) | Q(pupil__isnull=True)))
-    units = {grant.unit_id for grant in grants if grant.unit_id}
-    units |= set(SchoolUnit.objects.filter(classes__in=[g.school_class_id for g in grants if g.school_class_id])
-                 .values_list("pk", flat=True))
+    grants = list(person.grants.filter(revoked_at__isnull=True).filter(Q(unit__isnull=False) | Q(pupil__isnull=True))
+                  .select_related("school_class"))
+    role_units: dict[str, set[int]] = {}
+    for grant in grants:
+        unit_id = grant.unit_id or (grant.school_class.unit_id if grant.school_class else None)
+        if unit_id:
+            role_units.setdefault(grant.role, set()).add(unit_id)
     return Actor(person=person, organisation=person.organisation, roles=frozenset(g.role for g in grants),
-                 units=frozenset(units))
+                 units=frozenset(unit for unit_ids in role_units.values() for unit in unit_ids),
+                 role_units={role: frozenset(ids) for role, ids in role_units.items()},
+                 classes=frozenset(g.school_class_id for g in grants if g.school_class_id and g.role == "class_teacher"))

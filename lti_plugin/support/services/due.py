@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import policy
@@ -33,6 +34,11 @@ class DueItem:
     @property
     def overdue(self) -> bool:
         return self.due_on < date.today()
+
+
+def _day_in_force(plan: Plan) -> date:
+    """The school's day (TIME_ZONE) the plan came into force: a decision at 00:30 counts for that day."""
+    return timezone.localdate(plan.activated_at or plan.created_at)
 
 
 def _plan_items(actor: Actor, case: Case, today: date) -> list[DueItem]:
@@ -66,7 +72,7 @@ def _plan_items(actor: Actor, case: Case, today: date) -> list[DueItem]:
                         days=DECIDE_WITHIN_DAYS), case.pk, plan.pk,
                         str(_("Decide: continue in a new plan or close"))))
                 continue
-            last = plan.follow_ups.aggregate(last=Max("held_on"))["last"] or (plan.activated_at or plan.created_at).date()
+            last = plan.follow_ups.aggregate(last=Max("held_on"))["last"] or _day_in_force(plan)
             if policy.can(actor, "add_follow_up", case):
                 items.append(DueItem("follow_up", last + timedelta(days=FOLLOW_UP_EVERY_DAYS), case.pk, plan.pk,
                                      str(_("Follow up the plan"))))
@@ -77,7 +83,9 @@ def _plan_items(actor: Actor, case: Case, today: date) -> list[DueItem]:
             grade = case.pupil.grade
             if grade in document.review_grades and not plan.reviews.filter(grade=grade).exists():
                 if policy.can(actor, "record_review", case):
-                    items.append(DueItem("review", date(today.year, *REVIEW_DAY), case.pk, plan.pk,
+                    # The end of the current school year (which starts in August).
+                    year = today.year + 1 if today.month >= 8 else today.year
+                    items.append(DueItem("review", date(year, *REVIEW_DAY), case.pk, plan.pk,
                                          str(_("Review the decision at the end of grade %(grade)s") % {"grade": grade})))
             review = plan.reviews.order_by("-created_at").first()
             if review and pack.review_points and policy.can(actor, pack.review_points.decision, case) and not \
@@ -86,7 +94,7 @@ def _plan_items(actor: Actor, case: Case, today: date) -> list[DueItem]:
                 items.append(DueItem("decide_review_outcome", review.held_on + timedelta(days=DECIDE_WITHIN_DAYS),
                                      case.pk, plan.pk, str(_("Decide on the outcome of the review"))))
         elif document.review_cycle == "periodic" and document.review_months:
-            last = plan.follow_ups.aggregate(last=Max("held_on"))["last"] or (plan.activated_at or plan.created_at).date()
+            last = plan.follow_ups.aggregate(last=Max("held_on"))["last"] or _day_in_force(plan)
             if policy.can(actor, "add_follow_up", case):
                 items.append(DueItem("follow_up", last + timedelta(days=30 * document.review_months), case.pk,
                                      plan.pk, str(_("Review the plan"))))

@@ -74,8 +74,8 @@ def convene_expert_group(*, actor: Actor, case: Case, members: Iterable[Person])
 
 
 def _require_designated(actor: Actor, case: Case, action: str) -> None:
-    """The pack's `expert_group` scope: a standing grant of the expert-group role naming this pupil.
-    policy.py does not resolve that scope (it reaches no pupil through it), so it is checked here too."""
+    """The pack's `expert_group` scope, which policy.py leaves to this service: a standing grant of the
+    expert-group role naming this pupil (before the group exists, that is what makes someone its member)."""
     role = actor.pack.welfare.expert_group_role
     if policy.can(actor, action, case):
         return
@@ -93,7 +93,8 @@ def _member_with_consent(actor: Actor, group: ExpertGroup, action: str) -> None:
             action not in actor.pack.actions_for(role):
         raise NotAllowed(_("Only the members of this pupil's expert group reach its record."),
                          code=f"not_allowed:{action}")
-    if group.consent.withdrawn_at is not None:
+    # Asked of the database, not the caller's copy of the group: a withdrawal seals at once.
+    if not Consent.objects.filter(pk=group.consent_id, withdrawn_at__isnull=True).exists():
         raise RuleBroken(_("Consent has been withdrawn: the expert group's record is sealed."), code="sealed",
                          status=403)
 

@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         today = options["date"] or date.today()
-        sent = skipped = 0
+        sent = skipped = failed = 0
         people = Person.objects.filter(grants__revoked_at__isnull=True).exclude(email="").distinct()
         for person in people.select_related("organisation"):
             if DigestSent.objects.filter(person=person, day=today).exists():
@@ -44,5 +44,9 @@ class Command(BaseCommand):
             except IntegrityError:  # a parallel run took this person
                 skipped += 1
                 continue
+            except OSError as error:  # smtplib's errors too: one refused address does not stop the others
+                failed += 1  # no DigestSent row was kept, so the next run tries this person again
+                self.stderr.write(f"Digest not sent to person {person.pk}: {error.__class__.__name__}")
+                continue
             sent += 1
-        self.stdout.write(f"Digests sent: {sent}; already sent today: {skipped}.")
+        self.stdout.write(f"Digests sent: {sent}; already sent today: {skipped}; failed: {failed}.")
