@@ -18,7 +18,7 @@ from ..errors import NotAllowed, RuleBroken
 from ..models import Case, Decision, Hearing, LevelChange, Plan
 from ..pack import Pack, get_pack
 from .cases import _require_text
-from .plans import _read_only, copy_as_draft, lock
+from .plans import _on_case, _read_only, copy_as_draft, lock
 
 
 def _decider_role(actor: Actor, pack: Pack, decision_type: str, case: Case) -> str:
@@ -135,6 +135,10 @@ def decide_new_plan(*, actor: Actor, plan: Plan, grounds: str) -> Decision:
     pack = get_pack(case.pack_id)
     decision_type = adoption_decision(pack, plan)
     role = _decider_role(actor, pack, decision_type, case)
+    # One plan of a kind in force per case: only the plan this one continues gives way to it.
+    if case.plans.filter(document=plan.document, status=Plan.Status.ACTIVE).exclude(pk=plan.previous_id).exists():
+        raise RuleBroken(_("Another plan of this kind is in force: close it, or continue it in a new plan."),
+                         code="plan_in_force")
     decision = _record(actor, case, decision_type, role=role, grounds=grounds, plan=plan, outcome="adopted")
     if plan.previous_id:
         previous = lock(plan.previous)
@@ -204,8 +208,7 @@ def decide(*, actor: Actor, case: Case, decision_type: str, grounds: str, plan: 
     case = Case.objects.select_for_update().get(pk=case.pk)
     pack = get_pack(case.pack_id)
     role = _decider_role(actor, pack, decision_type, case)
-    if plan is not None:
-        _read_only(plan)
+    _on_case(plan, case)  # a plan given with the decision is one of this case's, and not archived
     options = pack.decision(decision_type).options
     if options and outcome not in {option.key for option in options}:
         raise RuleBroken(_("Choose one of the decision's options."), code="option_missing")

@@ -27,6 +27,7 @@ from ..models import (
     Person,
     Plan,
     PlanFollowUp,
+    Pupil,
     Review,
     View,
 )
@@ -61,6 +62,15 @@ def _read_only(plan: Plan) -> None:
         raise RuleBroken(_("This plan is closed and in the archive: it cannot be changed."), code="plan_closed")
 
 
+def _on_case(plan: Plan | None, case: Case) -> None:
+    """A hearing, a view or a decision given with a plan is about that plan's case, and the plan not archived."""
+    if plan is None:
+        return
+    if plan.case_id != case.pk:
+        raise RuleBroken(_("That plan belongs to another case."), code="other_case")
+    _read_only(plan)
+
+
 def _bump(plan: Plan, actor: Actor, change: str) -> Plan:
     plan.version += 1
     plan.save(update_fields=["version", "follow_up_method", "evaluation_method"])
@@ -89,7 +99,8 @@ def draft_plan(*, actor: Actor, case: Case, document: str, investigation: Invest
     policy.require(actor, draft_action(document, case), case)
     if investigation is not None and investigation.pupil_id != case.pupil_id:
         raise RuleBroken(_("That investigation is about another pupil."), code="other_pupil")
-    if case.pupil.unit_id != case.unit_id:
+    # Where the pupil is now, not as the caller's copy of the case last saw it; a move waits for us.
+    if Pupil.objects.select_for_update().values_list("unit_id", flat=True).get(pk=case.pupil_id) != case.unit_id:
         raise RuleBroken(_("The pupil is not at this unit: a plan here would not be valid."), code="not_at_unit")
     plan = Plan.objects.create(case=case, document=document, pack_id=pack.id, pack_version=pack.version,
                                investigation=investigation, created_by=actor.person,
@@ -172,6 +183,8 @@ def record_review(*, actor: Actor, plan: Plan, grade: int, text: str, held_on: d
     plan = lock(plan)
     policy.require(actor, "record_review", plan.case)
     _read_only(plan)
+    if plan.status != Plan.Status.ACTIVE:  # a review is of a decision in force; a draft has none yet
+        raise RuleBroken(_("Only a plan in force is reviewed."), code="plan_not_active")
     document = get_pack(plan.pack_id).document(plan.document)
     if document.review_cycle != "grade_points" or grade not in document.review_grades:
         raise RuleBroken(_("This plan has no review at that grade."), code="no_review_point")
@@ -190,10 +203,7 @@ def record_hearing(*, actor: Actor, case: Case, plan: Plan | None, held_on: date
                    guardians_heard: bool, summary: str) -> Hearing:
     """The principal hears the pupil and the guardians before a decision on a plan."""
     policy.require(actor, "record_hearing", case)
-    if plan is not None:
-        if plan.case_id != case.pk:
-            raise RuleBroken(_("That plan belongs to another case."), code="other_case")
-        _read_only(plan)
+    _on_case(plan, case)
     hearing = Hearing.objects.create(case=case, plan=plan, held_on=held_on, held_by=actor.person,
                                      pupil_heard=pupil_heard, guardians_heard=guardians_heard,
                                      summary=_require_text(summary, _("The hearing's summary")))
@@ -205,8 +215,7 @@ def record_hearing(*, actor: Actor, case: Case, plan: Plan | None, held_on: date
 def add_own_view(*, actor: Actor, case: Case, plan: Plan | None, text: str) -> View:
     """The pupil's or a guardian's own view, in their own words."""
     role = policy.require(actor, "add_own_view", case)
-    if plan is not None:
-        _read_only(plan)
+    _on_case(plan, case)  # the own case is in scope; a plan of another pupil's case is not
     view = View.objects.create(case=case, plan=plan, whose="pupil" if role == "pupil" else "guardian",
                                author=actor.person, text=_require_text(text, _("Your view")))
     audit.record(actor, "view.added", view)
@@ -217,8 +226,7 @@ def add_own_view(*, actor: Actor, case: Case, plan: Plan | None, text: str) -> V
 def record_guardian_view(*, actor: Actor, case: Case, plan: Plan | None, guardian_name: str, text: str) -> View:
     """Staff record the view of a guardian who has no LMS account (Moodle never sends guardians)."""
     policy.require(actor, "record_guardian_view", case)
-    if plan is not None:
-        _read_only(plan)
+    _on_case(plan, case)
     view = View.objects.create(case=case, plan=plan, whose="guardian", author=actor.person,
                                on_behalf_of=_require_text(guardian_name, _("The guardian's name")),
                                text=_require_text(text, _("The view")))
