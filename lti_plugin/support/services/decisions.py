@@ -8,6 +8,8 @@ pupil leaves the unit). Closing is a decision and appealable.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,20 +36,45 @@ def _decider_role(actor: Actor, pack: Pack, decision_type: str, case: Case) -> s
     return role
 
 
-def adoption_decision(pack: Pack, plan: Plan) -> str:
-    """Which decision puts a drafted plan in force: `decide_new_plan` for a plan that continues
+@dataclass(frozen=True)
+class Adoption:
+    """How a drafted plan comes into force: by `decision` (None: by no decision), at which level."""
+
+    decision: str | None
+    level: str
+
+
+def adoption(pack: Pack, plan: Plan) -> Adoption:
+    """The decision that puts a drafted plan in force: `decide_new_plan` for a plan that continues
     another (Unikum); for a first plan, the decision of the lowest level at or above the case's that
-    has this document and requires a decision (e.g. `ax` IP: decide_level_3 by the education chief)."""
+    has this document and requires a decision (`se` first ÅP: decide_level_2; `ax` IP: decide_level_3
+    by the education chief). None where no level with the document takes a decision (`fi-2010`
+    learning plan): such a plan is put in force by whoever drafts it (put_in_force)."""
     if plan.previous_id and "decide_new_plan" in pack.decisions:
-        return "decide_new_plan"
+        return Adoption("decide_new_plan", plan.case.level)
+    current = pack.level(plan.case.level).rank
+    candidates = [level for level in pack.levels if level.rank >= current and plan.document in level.documents]
+    for level in candidates:
+        if level.requires_decision and level.decisions:
+            return Adoption(level.decisions[0], level.key)
+    if candidates:
+        return Adoption(None, candidates[0].key)
+    raise RuleBroken(_("The framework has no level with this kind of plan."), code="no_adoption_decision")
+
+
+def without_decision(pack: Pack, plan: Plan) -> str | None:
+    """The level at which the plan may come into force with no decision, if any: the lowest level at
+    or above the case's with this document needs none (`ax` ÅP at allmänpedagogiskt stöd: the class
+    teacher answers for "eventuellt åtgärdsprogram"; `fi-2010` learning plan)."""
     current = pack.level(plan.case.level).rank
     for level in pack.levels:
-        if level.rank >= current and plan.document in level.documents and level.requires_decision and level.decisions:
-            return level.decisions[0]
-    if "decide_new_plan" in pack.decisions:
-        return "decide_new_plan"
-    raise RuleBroken(_("The framework names no decision that puts this kind of plan in force."),
-                     code="no_adoption_decision")
+        if level.rank >= current and plan.document in level.documents:
+            return None if level.requires_decision else level.key
+    return None
+
+
+def adoption_decision(pack: Pack, plan: Plan) -> str | None:
+    return adoption(pack, plan).decision
 
 
 def _hearing_for(case: Case, plan: Plan | None) -> Hearing:
@@ -122,24 +149,7 @@ def decide_level(*, actor: Actor, case: Case, decision_type: str, grounds: str, 
     return decision
 
 
-@transaction.atomic
-def decide_new_plan(*, actor: Actor, plan: Plan, grounds: str) -> Decision:
-    """Adopt a drafted plan: it comes into force, and the plan it continues goes to the archive."""
-    plan = lock(plan)
-    case = plan.case
-    _read_only(plan)
-    if plan.status != Plan.Status.DRAFT:
-        raise RuleBroken(_("Only a drafted plan is decided on."), code="plan_not_draft")
-    if case.pupil.unit_id != case.unit_id:
-        raise RuleBroken(_("The pupil is not at this unit: a plan here would not be valid."), code="not_at_unit")
-    pack = get_pack(case.pack_id)
-    decision_type = adoption_decision(pack, plan)
-    role = _decider_role(actor, pack, decision_type, case)
-    # One plan of a kind in force per case: only the plan this one continues gives way to it.
-    if case.plans.filter(document=plan.document, status=Plan.Status.ACTIVE).exclude(pk=plan.previous_id).exists():
-        raise RuleBroken(_("Another plan of this kind is in force: close it, or continue it in a new plan."),
-                         code="plan_in_force")
-    decision = _record(actor, case, decision_type, role=role, grounds=grounds, plan=plan, outcome="adopted")
+def _in_force(plan: Plan, actor: Actor, change: str) -> None:
     if plan.previous_id:
         previous = lock(plan.previous)
         if previous.status != Plan.Status.CLOSED:
@@ -148,8 +158,59 @@ def decide_new_plan(*, actor: Actor, plan: Plan, grounds: str) -> Decision:
     plan.activated_at = timezone.now()
     plan.version += 1
     plan.save(update_fields=["status", "activated_at", "version"])
-    history.keep(plan, change="decided", by=actor.person)
-    _change_level(actor, case, pack.decision(decision_type).level or "", decision)  # a choice of levels: none
+    history.keep(plan, change=change, by=actor.person)
+
+
+def _check_adoptable(plan: Plan) -> None:
+    case = plan.case
+    _read_only(plan)
+    if plan.status != Plan.Status.DRAFT:
+        raise RuleBroken(_("Only a drafted plan is decided on."), code="plan_not_draft")
+    if case.pupil.unit_id != case.unit_id:
+        raise RuleBroken(_("The pupil is not at this unit: a plan here would not be valid."), code="not_at_unit")
+    # One plan of a kind in force per case: only the plan this one continues gives way to it.
+    if case.plans.filter(document=plan.document, status=Plan.Status.ACTIVE).exclude(pk=plan.previous_id).exists():
+        raise RuleBroken(_("Another plan of this kind is in force: close it, or continue it in a new plan."),
+                         code="plan_in_force")
+
+
+@transaction.atomic
+def put_in_force(*, actor: Actor, plan: Plan) -> Plan:
+    """A plan the framework puts in force without a decision (e.g. `ax` ÅP at level 1): by who drafts it."""
+    plan = lock(plan)
+    case = plan.case
+    pack = get_pack(case.pack_id)
+    _check_adoptable(plan)
+    level = None if plan.previous_id else without_decision(pack, plan)
+    if level is None:
+        raise RuleBroken(_("This plan comes into force only with a decision."), code="decision_needed")
+    policy.require(actor, pack.document(plan.document).draft_action, case)
+    _in_force(plan, actor, "put in force")
+    if level != case.level:
+        LevelChange.objects.create(case=case, from_level=case.level, to_level=level, changed_by=actor.person)
+        case.level = level
+        case.save(update_fields=["level"])
+    audit.record(actor, "plan.put_in_force", plan)
+    return plan
+
+
+@transaction.atomic
+def decide_new_plan(*, actor: Actor, plan: Plan, grounds: str, to_level: str = "") -> Decision:
+    """Adopt a drafted plan: it comes into force, and the plan it continues goes to the archive."""
+    plan = lock(plan)
+    case = plan.case
+    pack = get_pack(case.pack_id)
+    _check_adoptable(plan)
+    how = adoption(pack, plan)
+    if how.decision is None:
+        raise RuleBroken(_("This plan comes into force without a decision: whoever drafts it puts it in force."),
+                         code="no_decision_needed")
+    role = _decider_role(actor, pack, how.decision, case)
+    several = len(pack.decision(how.decision).levels) > 1
+    target = _target_level(pack, how.decision, to_level or (how.level if several else ""))
+    decision = _record(actor, case, how.decision, role=role, grounds=grounds, plan=plan, outcome="adopted")
+    _in_force(plan, actor, "decided")
+    _change_level(actor, case, target, decision)
     return decision
 
 
@@ -161,7 +222,7 @@ def continue_in_new_plan(*, actor: Actor, plan: Plan) -> Plan:
     _read_only(plan)
     pack = get_pack(case.pack_id)
     _decider_role(actor, pack, "decide_new_plan" if "decide_new_plan" in pack.decisions
-                  else adoption_decision(pack, plan), case)
+                  else adoption_decision(pack, plan) or "decide_new_plan", case)
     if pack.document(plan.document).review_cycle == "single_evaluation" and not hasattr(plan, "evaluation"):
         raise RuleBroken(_("The plan is evaluated before the principal decides how support goes on."),
                          code="not_evaluated")
