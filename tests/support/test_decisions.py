@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 import pytest
 import time_machine
-from django.apps import apps
 
 from lti_plugin.support import pack as packs
 from lti_plugin.support.errors import NotAllowed, RuleBroken
@@ -27,6 +25,8 @@ from lti_plugin.support.pack import get_pack
 from lti_plugin.support.services import cases, decisions, plans
 from lti_plugin.support.services.plans import MeasureInput
 
+from .helpers import refused, rows
+
 if TYPE_CHECKING:
     from lti_plugin.support.actor import Actor
     from lti_plugin.support.models import Case, Investigation
@@ -34,22 +34,6 @@ if TYPE_CHECKING:
 
 # The seed's three reasons to close an ÅP.
 SEED_CLOSE_REASONS = ("need_no_longer_remains", "fresh_investigation_wanted", "pupil_leaves_unit")
-
-
-def rows() -> dict[str, int]:
-    """How many rows every support table holds (the audit trail included)."""
-    return {model.__name__: model.objects.count() for model in apps.get_app_config("support").get_models()}
-
-
-@contextmanager
-def refused(code: str, kind: type[RuleBroken] = RuleBroken) -> Iterator[None]:
-    """The block is refused with `code`, and nothing at all was written."""
-    before = rows()
-    with pytest.raises(kind) as refusal:
-        yield
-    assert refusal.value.code == code, refusal.value.message
-    after = rows()
-    assert after == before, {table: (before[table], after[table]) for table in before if after[table] != before[table]}
 
 
 def draft(school: School, *, teacher: Actor | None = None, case: Case | None = None, document: str = "action_plan",

@@ -9,13 +9,10 @@ for its code and for leaving every row as it was.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING
 
 import pytest
-from django.apps import apps
 from django.db.models import ProtectedError
 
 from lti_plugin.support import history
@@ -24,26 +21,12 @@ from lti_plugin.support.models import Plan, PlanRevision, Review, View
 from lti_plugin.support.services import cases, decisions, plans
 from lti_plugin.support.services.plans import MeasureInput
 
+from .helpers import refused, rows
+
 if TYPE_CHECKING:
     from lti_plugin.support.actor import Actor
     from lti_plugin.support.models import Case, Investigation, Person
     from tests.support.conftest import School
-
-
-def rows() -> dict[str, int]:
-    """How many rows every support table holds (the audit trail included)."""
-    return {model.__name__: model.objects.count() for model in apps.get_app_config("support").get_models()}
-
-
-@contextmanager
-def refused(code: str, kind: type[RuleBroken] = RuleBroken) -> Iterator[None]:
-    """The block is refused with `code`, and nothing at all was written."""
-    before = rows()
-    with pytest.raises(kind) as refusal:
-        yield
-    assert refusal.value.code == code, refusal.value.message
-    after = rows()
-    assert after == before, {table: (before[table], after[table]) for table in before if after[table] != before[table]}
 
 
 def reading_support(person: Person) -> MeasureInput:
