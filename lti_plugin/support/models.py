@@ -12,6 +12,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """Rows that are never changed or removed: bulk update and delete are refused too."""
+
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise ValueError(f"{self.model.__name__} rows are immutable.")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise ValueError(f"{self.model.__name__} rows are never deleted.")
+
+    _raw_delete = delete
+
+
 class Organisation(models.Model):
     """A school owner (municipality or independent provider): owns registrations and picks a pack."""
 
@@ -368,6 +380,8 @@ class Decision(models.Model):
     corrects = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections")
     new_plan = models.ForeignKey(Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
+    objects = AppendOnlyQuerySet.as_manager()
+
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if self.pk is not None and not self._state.adding:
             raise ValueError("Decisions are immutable: record a new decision that corrects this one.")
@@ -502,6 +516,8 @@ class AuditEntry(models.Model):
     launch_id = models.UUIDField(null=True, blank=True)
     context_id = models.CharField(max_length=255, blank=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if not self._state.adding:

@@ -79,3 +79,19 @@ def test_a_finnish_support_decision_sets_the_level_the_decider_chooses(db):
                      to_level="pupil_specific_support")
     case.refresh_from_db()
     assert case.level == "pupil_specific_support"
+
+
+def test_decisions_and_the_audit_trail_refuse_bulk_changes_and_deletion(se):
+    from lti_plugin.support.models import AuditEntry
+
+    case = se.case()
+    principal = se.actor("principal")
+    decision = decisions.decide_not_to_draw_up_plan(actor=principal, case=case, grounds="Utredningen visar inget behov")
+    for queryset in (Decision.objects.filter(pk=decision.pk), AuditEntry.objects.all()):
+        with pytest.raises(ValueError):
+            queryset.update(grounds="ändrat") if queryset.model is Decision else queryset.update(action="x")
+        with pytest.raises(ValueError):
+            queryset.delete()
+    decision.refresh_from_db()
+    assert decision.grounds == "Utredningen visar inget behov"
+    assert AuditEntry.objects.filter(action="decision.decide_not_to_draw_up_plan").count() == 1
