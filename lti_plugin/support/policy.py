@@ -74,3 +74,38 @@ def require(actor: Actor, action: str, case: Case | None = None) -> str:
 
 def allowed_actions(actor: Actor, case: Case | None, actions: list[str]) -> set[str]:
     return {action for action in actions if can(actor, action, case)}
+
+
+def access_case(actor: Actor, case_id: int) -> Case:
+    """The only way a view or the API gets a case: one 404 for missing and out of scope; logs the read."""
+    from . import audit
+
+    case = access_case_without_log(actor, case_id)
+    audit.record_read(actor, case)
+    return case
+
+
+def access_plan(actor: Actor, plan_id: int):  # type: ignore[no-untyped-def]
+    """A plan through its case: out of scope is a 404 like a missing one; the read is logged."""
+    from django.http import Http404
+
+    from . import audit
+    from .models import Plan
+
+    plan = Plan.objects.select_related("case").filter(pk=plan_id).first()
+    if plan is None:
+        raise Http404
+    access_case_without_log(actor, plan.case_id)
+    audit.record_read(actor, plan)
+    return plan
+
+
+def access_case_without_log(actor: Actor, case_id: int) -> Case:
+    from django.http import Http404
+
+    from . import queries
+
+    case = queries.cases_visible_to(actor).select_related("pupil", "unit").filter(pk=case_id).first()
+    if case is None or not can(actor, "view_case", case):
+        raise Http404
+    return case
