@@ -512,6 +512,7 @@ class AuditEntry(models.Model):
     object_type = models.CharField(max_length=60)
     object_ids = models.JSONField(default=list)
     unit = models.ForeignKey(SchoolUnit, on_delete=models.PROTECT, null=True, blank=True)
+    pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True, blank=True)
     launch_id = models.UUIDField(null=True, blank=True)
     context_id = models.CharField(max_length=255, blank=True)

@@ -21,3 +21,25 @@ def cases_visible_to(actor: Actor) -> QuerySet[Case]:
     if "guardian" in actor.roles:
         reach |= Q(pupil__guardians__guardian=actor.person)
     return Case.objects.filter(reach, unit__organisation=actor.organisation).distinct()
+
+
+def audit_log_for(actor: Actor, *, pupil_id: int | None = None, person_id: int | None = None) -> QuerySet:
+    """The audit trail a principal (their units) or the education chief (the organisation) may read,
+    filtered by pupil or by person. Reading it is itself logged by the caller's view."""
+    from .errors import NotAllowed
+    from .models import AuditEntry
+    from .policy import acting_roles
+
+    roles = acting_roles(actor, "read_audit_log")
+    if not roles:
+        raise NotAllowed("read_audit_log", code="not_allowed:read_audit_log")
+    entries = AuditEntry.objects.filter(organisation=actor.organisation)
+    scopes = {actor.pack.scope_for("read_audit_log", role) for role in roles}
+    if "organisation" not in scopes:
+        units = {unit for role in roles for unit in actor.role_units.get(role, actor.units)}
+        entries = entries.filter(unit_id__in=units)
+    if pupil_id is not None:
+        entries = entries.filter(pupil_id=pupil_id)
+    if person_id is not None:
+        entries = entries.filter(person_id=person_id)
+    return entries.order_by("-at")

@@ -40,3 +40,23 @@ def test_the_organisation_and_it_admins_reach_no_pupil(se):
     for role in ("organisation_admin", "it_admin"):
         with pytest.raises(Http404):
             policy.access_case(se.actor(role), case.pk)
+
+
+def test_the_principal_reads_the_units_audit_log_by_pupil_or_by_person(se):
+    from lti_plugin.support import queries
+    from lti_plugin.support.errors import NotAllowed
+    from lti_plugin.support.services import cases
+
+    elsa, noah = se.case(se.pupil("Elsa")), se.case(se.pupil("Noah"))
+    teacher, principal = se.actor("class_teacher"), se.actor("principal")
+    cases.raise_concern(actor=teacher, case=elsa, text="Oro för läsningen")
+    policy.access_case(principal, noah.pk)
+    elsewhere = se.actor("principal", unit=se.other_unit)
+
+    by_pupil = queries.audit_log_for(principal, pupil_id=elsa.pupil_id)
+    assert [entry.action for entry in by_pupil] == ["concern.raised"]
+    by_person = queries.audit_log_for(principal, person_id=principal.person.pk)
+    assert [(entry.action, entry.pupil_id) for entry in by_person] == [("read", noah.pupil_id)]
+    assert not queries.audit_log_for(elsewhere).exists()  # another unit's principal sees none of it
+    with pytest.raises(NotAllowed):
+        queries.audit_log_for(teacher)
