@@ -391,6 +391,22 @@ class Decision(models.Model):
         raise ValueError("Decisions are never deleted.")
 
 
+class Submission(models.Model):
+    """The principal's part in Åland level 3: the case prepared and presented for the education
+    chief's decision, or a request for extra resources."""
+
+    class Kind(models.TextChoices):
+        PRESENTED = "presented", _("prepared and presented for decision")
+        RESOURCES = "resources", _("request for extra resources")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="submissions")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    decision_type = models.CharField(max_length=60, blank=True)  # the decision it is presented for
+    text = models.TextField()
+    submitted_by = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+
 class PlanRevision(models.Model):
     """Append-only content history: the whole plan (needs, measures) after each change."""
 

@@ -46,9 +46,28 @@ def _in_scope(actor: Actor, role: str, scope: str, case: Case | None) -> bool:
     return False  # expert_group is decided in the welfare service; platform roles reach no pupil
 
 
+def _pending(actor: Actor, case: Case, levels: tuple[str, ...]) -> bool:
+    """A decision that would move the case to one of `levels` is presented and not yet taken."""
+    from .models import Decision, Submission
+
+    pack = actor.pack
+    for submission in Submission.objects.filter(case=case, kind=Submission.Kind.PRESENTED).order_by("-submitted_at"):
+        spec = pack.decisions.get(submission.decision_type)
+        if spec and set(spec.levels) & set(levels) and not Decision.objects.filter(
+                case=case, decision_type=submission.decision_type, decided_at__gte=submission.submitted_at).exists():
+            return True
+    return False
+
+
 def _at_level(actor: Actor, action: str, role: str, case: Case | None) -> bool:
+    """The matrix entry may be limited to levels; `include_pending` adds cases presented for a
+    decision to those levels (the education chief sees what the principal presents)."""
     grant = actor.pack.grant(action, role)
-    return grant is not None and (case is None or not grant.levels or case.level in grant.levels)
+    if grant is None:
+        return False
+    if case is None or not grant.levels or case.level in grant.levels:
+        return True
+    return grant.include_pending and _pending(actor, case, grant.levels)
 
 
 def acting_roles(actor: Actor, action: str, case: Case | None = None) -> list[str]:

@@ -60,3 +60,14 @@ def test_the_principal_reads_the_units_audit_log_by_pupil_or_by_person(se):
     assert not queries.audit_log_for(elsewhere).exists()  # another unit's principal sees none of it
     with pytest.raises(NotAllowed):
         queries.audit_log_for(teacher)
+
+
+def test_the_education_chief_sees_a_case_once_the_principal_presents_it_for_level_3(ax):
+    from lti_plugin.support.services import cases
+
+    case = ax.case()
+    chief = ax.actor("education_chief")
+    with pytest.raises(Http404):  # level 1, nothing presented: not the chief's case
+        policy.access_case(chief, case.pk)
+    cases.prepare_level_3(actor=ax.actor("principal"), case=case, text="Behov av mångprofessionellt stöd")
+    assert policy.access_case(chief, case.pk) == case

@@ -165,3 +165,29 @@ def move_pupil(*, actor: Actor, pupil: Pupil, to_unit: SchoolUnit) -> Case:
     case = case_for(pupil, to_unit)
     audit.record(actor, "pupil.moved", case)
     return case
+
+
+@transaction.atomic
+def prepare_level_3(*, actor: Actor, case: Case, text: str) -> "Submission":
+    """Åland: the principal prepares and presents the case for the education chief's level-3 decision."""
+    from ..models import Submission
+
+    policy.require(actor, "prepare_level_3", case)
+    decision_type = next((key for key, spec in get_pack(case.pack_id).decisions.items()
+                          if spec.prepared_through == "prepare_level_3"), "")
+    submission = Submission.objects.create(case=case, kind=Submission.Kind.PRESENTED, decision_type=decision_type,
+                                           text=_require_text(text, _("The presentation")), submitted_by=actor.person)
+    audit.record(actor, "case.presented", submission)
+    return submission
+
+
+@transaction.atomic
+def request_resources(*, actor: Actor, case: Case, text: str) -> "Submission":
+    """Åland level 3: the principal asks for extra resources."""
+    from ..models import Submission
+
+    policy.require(actor, "request_resources", case)
+    submission = Submission.objects.create(case=case, kind=Submission.Kind.RESOURCES,
+                                           text=_require_text(text, _("The request")), submitted_by=actor.person)
+    audit.record(actor, "resources.requested", submission)
+    return submission
