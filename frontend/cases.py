@@ -1,0 +1,227 @@
+"""Case pages and the one door every case action goes through.
+
+Thin: read the launch's actor, ask the policy (the same function the services call), call the
+service, render. Out of scope is a 404 like a missing case; in scope but not allowed a 403 with a
+message; a rule the service refuses a 422 with its message, in the person's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from lti_plugin.support import policy, queries
+from lti_plugin.support.actor import Actor
+from lti_plugin.support.audit import record_list
+from lti_plugin.support.errors import NotAllowed, RuleBroken
+from lti_plugin.support.models import (
+    AbsenceRecord,
+    Adaptation,
+    Assessment,
+    Case,
+    Consent,
+    ExpertGroup,
+    Investigation,
+    Person,
+    Plan,
+)
+from lti_plugin.support.services import absence, cases, decisions, plans, welfare
+from lti_plugin.support.services.plans import MeasureInput
+
+from .views import _launch_or_refusal, _refuse, actor_for
+
+
+class BadInput(RuleBroken):
+    def __init__(self, field: str) -> None:
+        super().__init__(_("Check the field %(field)s.") % {"field": field}, code=f"bad_input:{field}", status=400)
+
+
+def _text(data: Any, field: str) -> str:
+    return str(data.get(field, "")).strip()
+
+
+def _date(data: Any, field: str) -> date:
+    try:
+        return date.fromisoformat(_text(data, field) or date.today().isoformat())
+    except ValueError:
+        raise BadInput(field) from None
+
+
+def _int(data: Any, field: str) -> int:
+    try:
+        return int(_text(data, field))
+    except ValueError:
+        raise BadInput(field) from None
+
+
+def _of_case(model: type, data: Any, field: str, case: Case, path: str = "case") -> Any:
+    """An object named in the form, only if it belongs to this case (else a 404: no leak)."""
+    obj = model.objects.filter(pk=_int(data, field), **{path: case}).first()
+    if obj is None:
+        raise Http404
+    return obj
+
+
+def _bool(data: Any, field: str) -> bool:
+    return _text(data, field).lower() in {"1", "true", "on", "yes"}
+
+
+# Each action: (actor, case, form data) -> the object it made. The view has asked the policy first.
+ACTIONS: dict[str, Callable[[Actor, Case, Any], Any]] = {
+    "raise_concern": lambda a, c, d: cases.raise_concern(actor=a, case=c, text=_text(d, "text")),
+    "report_to_principal": lambda a, c, d: cases.report_to_principal(actor=a, case=c, text=_text(d, "text")),
+    "log_adaptation": lambda a, c, d: cases.log_adaptation(
+        actor=a, case=c, description=_text(d, "text"), started_on=_date(d, "date"), course=_text(d, "course")),
+    "add_follow_up": lambda a, c, d: (
+        plans.add_follow_up(actor=a, plan=_of_case(Plan, d, "plan", c), text=_text(d, "text"), held_on=_date(d, "date"))
+        if _text(d, "plan") else cases.add_adaptation_follow_up(
+            actor=a, adaptation=_of_case(Adaptation, d, "adaptation", c), text=_text(d, "text"),
+            held_on=_date(d, "date"))),
+    "start_assessment": lambda a, c, d: cases.start_assessment(actor=a, case=c, text=_text(d, "text")),
+    "process_assessment": lambda a, c, d: cases.process_assessment(
+        actor=a, assessment=_of_case(Assessment, d, "assessment", c), recommendation=_text(d, "text")),
+    "request_investigation": lambda a, c, d: cases.request_investigation(actor=a, case=c),
+    "conduct_investigation": lambda a, c, d: cases.conduct_investigation(
+        actor=a, investigation=_of_case(Investigation, d, "investigation", c), mapping=_text(d, "mapping"),
+        assessment=_text(d, "text"), conclude=_bool(d, "conclude")),
+    "draft_plan": lambda a, c, d: _draft(a, c, d, "draft_plan"),
+    "draft_ip": lambda a, c, d: _draft(a, c, d, "draft_ip"),
+    "record_evaluation": lambda a, c, d: plans.record_evaluation(
+        actor=a, plan=_of_case(Plan, d, "plan", c), text=_text(d, "text"), evaluated_on=_date(d, "date")),
+    "record_review": lambda a, c, d: plans.record_review(
+        actor=a, plan=_of_case(Plan, d, "plan", c), grade=_int(d, "grade"), text=_text(d, "text"),
+        held_on=_date(d, "date")),
+    "add_own_view": lambda a, c, d: plans.add_own_view(
+        actor=a, case=c, plan=_of_case(Plan, d, "plan", c) if _text(d, "plan") else None, text=_text(d, "text")),
+    "record_guardian_view": lambda a, c, d: plans.record_guardian_view(
+        actor=a, case=c, plan=_of_case(Plan, d, "plan", c) if _text(d, "plan") else None,
+        guardian_name=_text(d, "guardian"), text=_text(d, "text")),
+    "record_hearing": lambda a, c, d: plans.record_hearing(
+        actor=a, case=c, plan=_of_case(Plan, d, "plan", c) if _text(d, "plan") else None, held_on=_date(d, "date"),
+        pupil_heard=_bool(d, "pupil_heard"), guardians_heard=_bool(d, "guardians_heard"), summary=_text(d, "text")),
+    "decide_new_plan": lambda a, c, d: decisions.decide_new_plan(
+        actor=a, plan=_of_case(Plan, d, "plan", c), grounds=_text(d, "text"), to_level=_text(d, "level")),
+    "decide_close_plan": lambda a, c, d: decisions.decide_close_plan(
+        actor=a, plan=_of_case(Plan, d, "plan", c), reason=_text(d, "reason"), grounds=_text(d, "text")),
+    "decide_not_to_draw_up_plan": lambda a, c, d: decisions.decide_not_to_draw_up_plan(
+        actor=a, case=c, grounds=_text(d, "text")),
+    "prepare_level_3": lambda a, c, d: cases.prepare_level_3(actor=a, case=c, text=_text(d, "text")),
+    "request_resources": lambda a, c, d: cases.request_resources(actor=a, case=c, text=_text(d, "text")),
+    "start_absence_step": lambda a, c, d: absence.start_absence_step(
+        actor=a, case=c, step=_int(d, "step"), started_on=_date(d, "date"), early_reason=_text(d, "reason")),
+    "start_absence_step_early": lambda a, c, d: absence.start_absence_step(
+        actor=a, case=c, step=_int(d, "step"), started_on=_date(d, "date"), early_reason=_text(d, "reason")),
+    "check_absence_action": lambda a, c, d: absence.check_absence_action(
+        actor=a, record=_of_case(AbsenceRecord, d, "record", c), item=_text(d, "item"), note=_text(d, "text")),
+    "add_absence_follow_up": lambda a, c, d: absence.add_absence_follow_up(
+        actor=a, record=_of_case(AbsenceRecord, d, "record", c), text=_text(d, "text"), held_on=_date(d, "date")),
+    "record_report_to_social_services": lambda a, c, d: absence.record_report_to_social_services(
+        actor=a, pupil=c.pupil, case=c, text=_text(d, "text")),
+    "record_consent": lambda a, c, d: welfare.record_consent(actor=a, case=c, given_by=_text(d, "given_by")),
+    "withdraw_consent": lambda a, c, d: welfare.withdraw_consent(
+        actor=a, case=c, consent=_of_case(Consent, d, "consent", c, path="pupil__cases")),
+    "convene_expert_group": lambda a, c, d: welfare.convene_expert_group(
+        actor=a, case=c, members=Person.objects.filter(pk__in=d.getlist("member"), organisation=a.organisation)),
+    "write_expert_group_record": lambda a, c, d: welfare.write_expert_group_record(
+        actor=a, group=_of_case(ExpertGroup, d, "group", c, path="pupil__cases"), text=_text(d, "text")),
+}
+# Decisions the pack knows beyond the named ones (level decisions, se level-3 measures, ax review
+# outcomes, fi support) go through the generic decision service.
+GENERIC_DECISIONS = ("decide_level_2", "decide_level_3", "decide_special_group", "decide_adapted_studies",
+                     "decide_review_outcome", "decide_support")
+for _key in GENERIC_DECISIONS:
+    ACTIONS[_key] = (lambda key: lambda a, c, d: decisions.decide(
+        actor=a, case=c, decision_type=key, grounds=_text(d, "text"), outcome=_text(d, "option"),
+        to_level=_text(d, "level"), plan=_of_case(Plan, d, "plan", c) if _text(d, "plan") else None))(_key)
+
+
+def _draft(actor: Actor, case: Case, data: Any, action: str) -> Plan:
+    document = _text(data, "document") or ("individual_plan" if action == "draft_ip" else "action_plan")
+    if actor.pack.documents.get(document) is None or actor.pack.document(document).draft_action != action:
+        raise BadInput("document")
+    measures = [MeasureInput(text, actor.person, _date(data, "starts_on"), _date(data, "ends_on"))
+                for text in data.getlist("measure") if text.strip()]
+    return plans.draft_plan(actor=actor, case=case, document=document,
+                            needs=[n for n in data.getlist("need") if n.strip()], measures=measures,
+                            investigation=_of_case(Investigation, data, "investigation", case, path="pupil__cases")
+                            if _text(data, "investigation") else None)
+
+
+def _actor(request: HttpRequest, launch_id: object) -> Actor | HttpResponse:
+    launch = _launch_or_refusal(request, launch_id)
+    if isinstance(launch, HttpResponse):
+        return launch
+    return actor_for(launch)
+
+
+@require_GET
+def case_list(request: HttpRequest, launch_id: object) -> HttpResponse:
+    """The cases this person reaches (the caseload); the list is one audit entry naming what it showed."""
+    actor = _actor(request, launch_id)
+    if isinstance(actor, HttpResponse):
+        return actor
+    visible = [case for case in queries.cases_visible_to(actor).select_related("pupil__person", "unit")
+               .order_by("unit__name", "pupil__person__name") if policy.can(actor, "view_case", case)]
+    record_list(actor, visible, "support.case")
+    return render(request, "frontend/cases/list.html", {"launch_id": launch_id, "cases": visible, "actor": actor})
+
+
+@require_GET
+def case_detail(request: HttpRequest, launch_id: object, case_id: int) -> HttpResponse:
+    actor = _actor(request, launch_id)
+    if isinstance(actor, HttpResponse):
+        return actor
+    case = policy.access_case(actor, case_id)  # 404 out of scope; the read is logged
+    pack = actor.pack
+    context = {
+        "launch_id": launch_id, "case": case, "level": pack.level(case.level).name.get(actor.language)
+        if case.level in {level.key for level in pack.levels} else case.level,
+        "plans": case.plans.order_by("-created_at"), "decisions": case.decisions.order_by("-decided_at"),
+        "actions": sorted(policy.allowed_actions(actor, case, list(ACTIONS))), "language": actor.language,
+    }
+    return render(request, "frontend/cases/detail.html", context)
+
+
+@require_POST
+def case_action(request: HttpRequest, launch_id: object, case_id: int, action: str) -> HttpResponse:
+    """Every case action: the policy first (404 out of scope, 403 not allowed), then the service."""
+    actor = _actor(request, launch_id)
+    if isinstance(actor, HttpResponse):
+        return actor
+    if action not in ACTIONS:
+        raise Http404
+    case = policy.access_case_without_log(actor, case_id)
+    try:
+        policy.require(actor, action, case)
+        ACTIONS[action](actor, case, request.POST)
+    except NotAllowed as refusal:
+        return _refuse(request, refusal.message, 403)
+    except RuleBroken as refusal:
+        return _refuse(request, refusal.message, refusal.status if 400 <= refusal.status < 500 else 422)
+    return redirect("frontend:case", launch_id=launch_id, case_id=case.pk)
+
+
+@require_GET
+def audit_log(request: HttpRequest, launch_id: object) -> HttpResponse:
+    """The audit trail: the principal for the unit, the education chief for the organisation."""
+    actor = _actor(request, launch_id)
+    if isinstance(actor, HttpResponse):
+        return actor
+    try:
+        pupil = int(request.GET["pupil"]) if request.GET.get("pupil") else None
+        person = int(request.GET["person"]) if request.GET.get("person") else None
+    except ValueError:
+        return _refuse(request, _("Check the filter."), 400)
+    try:
+        entries = list(queries.audit_log_for(actor, pupil_id=pupil, person_id=person)
+                       .select_related("person")[:200])
+    except NotAllowed:
+        return _refuse(request, _("Only the principal and the education chief read the audit log."), 403)
+    record_list(actor, entries, "support.auditentry")
+    return render(request, "frontend/cases/audit.html", {"launch_id": launch_id, "entries": entries})
