@@ -63,6 +63,9 @@ def home(request: HttpRequest, launch_id: object) -> HttpResponse:
         "lti_roles": short_names(launch.roles),
         "tool_role": ", ".join(names) or ToolRole(launch.tool_role).label,
         "no_access": not actor.roles,
+        "show_cases": bool(actor.roles - {"it_admin", "organisation_admin", "communal_welfare_group_member"}),
+        "show_audit": "read_audit_log" in actor.pack.actions and bool(
+            actor.roles & actor.pack.roles_for("read_audit_log")),
     }
     return render(request, "frontend/home.html", context, status=403 if context["no_access"] else 200)
 
