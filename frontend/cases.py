@@ -32,7 +32,9 @@ from lti_plugin.support.models import (
     Plan,
 )
 from lti_plugin.support.services import absence, cases, decisions, plans, welfare
+from lti_plugin.support.services.people import refresh_roster
 from lti_plugin.support.services.plans import MeasureInput
+from lti_plugin.lti.session import launch_from_session
 
 from .views import _launch_or_refusal, _refuse, actor_for
 
@@ -166,6 +168,8 @@ def case_list(request: HttpRequest, launch_id: object) -> HttpResponse:
     actor = _actor(request, launch_id)
     if isinstance(actor, HttpResponse):
         return actor
+    if "subject_teacher" in actor.roles:
+        refresh_roster(launch_from_session(request, launch_id))  # the course's pupils, refreshed and cached
     visible = [case for case in queries.cases_visible_to(actor).select_related("pupil__person", "unit")
                .order_by("unit__name", "pupil__person__name") if policy.can(actor, "view_case", case)]
     record_list(actor, visible, "support.case")

@@ -45,3 +45,19 @@ def test_roster_is_refused_when_the_tool_signs_with_a_key_it_does_not_publish(li
     assert ToolKey.objects.count() == 1
     with pytest.raises(RosterUnavailable):
         fetch_roster(launch)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_roster_is_refreshed_from_the_launch_at_most_every_quarter_hour(live_server):
+    from lti_plugin.support.models import CourseMember, Pupil
+    from lti_plugin.support.services.people import refresh_roster
+
+    launch = demo_launch(live_server.url)
+    assert refresh_roster(launch) is True
+    assert refresh_roster(launch) is False  # cached: no second fetch within the quarter hour
+    members = CourseMember.objects.filter(context_id="101")
+    assert members.filter(active=True).count() == 6
+    # The teachers are staff, never pupils; the special teacher is a non-editing teacher listed as Learner,
+    # and becomes a pupil only until she launches as Instructor or is granted a staff role.
+    pupils = set(Pupil.objects.values_list("person__sub", flat=True))
+    assert {"s-21", "s-22", "s-23"} <= pupils and "s-11" not in pupils and "s-13" not in pupils

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from lti_plugin.lti.models import Deployment, Launch
@@ -68,6 +69,15 @@ def record_launch_person(launch: Launch) -> Person:
         member.refreshed_at = timezone.now()
         member.save()
     unit = unit_of_course(deployment, launch.context_id) if launch.context_id else None
+    if member is not None and member.launched_as_instructor:
+        # A roster listed them as Learner (Moodle's non-editing teacher): staff after all. A pupil row
+        # the roster made, with no support recorded, is only a wrong guess and goes.
+        try:
+            with transaction.atomic():
+                Pupil.objects.filter(person=person, cases__isnull=True).delete()
+        except ProtectedError:
+            pass  # something already points at it (a guardian link, a consent): keep it
+
     if launch.tool_role == ToolRole.PUPIL and not (member and is_staff(member)) and not _holds_grant(person):
         _ensure_pupil(person, unit)
     if launch.tool_role == ToolRole.GUARDIAN:
@@ -126,9 +136,39 @@ def actor_for_launch(launch: Launch, person: Person) -> Actor:
         unit_id = grant.unit_id or (grant.school_class.unit_id if grant.school_class else None)
         if unit_id:
             role_units.setdefault(grant.role, set()).add(unit_id)
+    for role in roles:  # a role from the launch (subject teacher) covers no unit: no fallback to the grants' units
+        role_units.setdefault(role, set())
     units = frozenset(unit for unit_ids in role_units.values() for unit in unit_ids)
     return Actor(person=person, organisation=launch.deployment.organisation, roles=frozenset(roles), units=units,
                  role_units={role: frozenset(ids) for role, ids in role_units.items()},
                  classes=frozenset(g.school_class_id for g in grants if g.school_class_id and g.role == "class_teacher"),
                  launch_id=launch.id, context_id=launch.context_id, language=launch.locale)
 
+
+
+ROSTER_FRESH_SECONDS = 15 * 60
+
+
+def refresh_roster(launch: Launch) -> bool:
+    """The launch's course roster from NRPS, at most every 15 minutes per course (shared cache).
+
+    Returns whether a fresh roster was taken. A platform that offers no roster or does not answer
+    leaves the last one in place: launches and pages never fail on it.
+    """
+    from django.core.cache import cache
+
+    from lti_plugin.lti.nrps import RosterUnavailable, fetch_roster
+
+    if not launch.context_id or not launch.claims.get("https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"):
+        return False
+    key = f"roster:{launch.deployment_id}:{launch.context_id}"
+    if not cache.add(key, True, ROSTER_FRESH_SECONDS):
+        return False
+    try:
+        members = fetch_roster(launch)
+    except RosterUnavailable:
+        cache.delete(key)
+        return False
+    sync_roster(deployment=launch.deployment, issuer=launch.registration.issuer, context_id=launch.context_id,
+                members=members)
+    return True
