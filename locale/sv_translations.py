@@ -197,4 +197,187 @@ SV = {
     "English": "engelska",
     "name": "namn",
     "framework pack": "regelverkspaket",
+    # Cases, audit log and the digest of what is due
+    "Check the field %(field)s.": "Kontrollera fältet %(field)s.",
+    "Check the filter.": "Kontrollera filtret.",
+    "Only the principal and the education chief read the audit log.":
+        "Bara rektor och utbildningschefen kan läsa händelseloggen.",
+    "Audit log": "Händelselogg",
+    "When": "När",
+    "Who": "Vem",
+    "Role": "Roll",
+    "What": "Vad",
+    "Objects": "Objekt",
+    "School unit": "Enhet",
+    "Level": "Nivå",
+    "Plans": "Planer",
+    "No plans.": "Inga planer.",
+    "Decisions": "Beslut",
+    "No decisions.": "Inga beslut.",
+    "What you may do": "Det här kan du göra",
+    "Nothing here.": "Inget att göra här.",
+    "Cases": "Ärenden",
+    "Cases you reach": "Ärenden du har åtkomst till",
+    "Pupil": "Elev",
+    "No cases.": "Inga ärenden.",
+    "In Elevstöd": "I Elevstöd",
+    "overdue": "försenad",
+    "Elevstöd: %(count)s things due": "Elevstöd: att göra (%(count)s)",
+    # Model fields and choices
+    "municipality": "kommun",
+    "grade": "årskurs",
+    "email": "e-post",
+    "home municipality": "hemkommun",
+    "concern": "oro",
+    "report to principal": "anmälan till rektor",
+    "extra adaptation": "extra anpassning",
+    "remedial teaching": "stödundervisning",
+    "draft": "utkast",
+    "closed": "avslutad",
+    "prepared and presented for decision": "beredd och föredragen för beslut",
+    "request for extra resources": "begäran om extra resurser",
+    "Your role may not do this here.": "Din roll ger inte rätt att göra det här.",
+    # Absence ladder (åtgärdstrappan)
+    "The ladder is climbed a step at a time: the next step is %(step)s.":
+        "Åtgärdstrappan tas ett steg i taget: nästa steg är %(step)s.",
+    "A step cannot be started on a day still to come.": "Ett steg kan inte startas på ett datum som inte har kommit än.",
+    "A step cannot start before the step before it.": "Ett steg kan inte starta före steget innan.",
+    "The pupil is on the ladder's last step.": "Eleven är på åtgärdstrappans sista steg.",
+    "The step's starting point is not met; only the principal may start it earlier.":
+        "Stegets utgångspunkt är inte uppfylld; bara rektor får starta steget tidigare.",
+    "Starting a step before its starting point needs a recorded reason.":
+        "Om ett steg startas innan utgångspunkten är uppfylld måste skälet skrivas in.",
+    "That step has ended; work on the current step.": "Det steget är avslutat; arbeta med det aktuella steget.",
+    "That is not an action of this step.": "Det är ingen åtgärd i det här steget.",
+    "That action is already ticked off.": "Den åtgärden är redan avbockad.",
+    "The follow-up": "Uppföljningen",
+    "This step records no coordination.": "I det här steget dokumenteras ingen samordning.",
+    "Unknown form of coordination.": "Okänd form av samordning.",
+    "That pupil belongs to another school owner.": "Eleven hör till en annan huvudman.",
+    "That case is about another pupil.": "Ärendet gäller en annan elev.",
+    "That absence step belongs to another case.": "Frånvarosteget hör till ett annat ärende.",
+    "The report": "Anmälan",
+    # Concerns, adaptations, assessments, investigations
+    "%(what)s cannot be empty.": "%(what)s måste fyllas i.",
+    "The concern": "Oron",
+    "Unknown kind of adaptation.": "Okänd sorts anpassning.",
+    "The adaptation": "Anpassningen",
+    "The adaptation had ended by then.": "Anpassningen hade redan upphört då.",
+    "This assessment has already been processed.": "Den här pedagogiska bedömningen är redan behandlad.",
+    "The recommendation": "Rekommendationen",
+    "A concluded investigation is not changed; request a new one.":
+        "En avslutad utredning ändras inte; begär en ny.",
+    "The assessment": "Bedömningen",
+    "That unit belongs to another school owner.": "Enheten hör till en annan huvudman.",
+    "Only a principal of either unit or the organisation admin records a move.":
+        "Bara rektor på någon av enheterna eller organisationsadministratören kan registrera en flytt.",
+    "The pupil is already at that unit.": "Eleven går redan på den enheten.",
+    "The presentation": "Föredragningen",
+    "The request": "Begäran",
+    # Decisions
+    "The framework has no decision of that kind.": "Regelverket har inget sådant beslut.",
+    "The framework names another role for this decision.":
+        "Enligt regelverket fattas det här beslutet av en annan roll.",
+    "This decision may not be delegated: the principal decides it.":
+        "Det här beslutet får inte delegeras: rektor fattar det själv.",
+    "The framework has no level with this kind of plan.": "Regelverket har ingen nivå med den här sortens plan.",
+    "The pupil and the guardians must be heard, and the hearing recorded, before this decision.":
+        "Eleven och vårdnadshavarna måste höras, och hörandet dokumenteras, före det här beslutet.",
+    "The grounds": "Motiveringen",
+    "That decision does not set that support level.": "Det beslutet fastställer inte den stödnivån.",
+    "Choose the support level the decision sets.": "Välj den stödnivå som beslutet fastställer.",
+    "That decision does not set a support level.": "Det beslutet fastställer ingen stödnivå.",
+    "Only a drafted plan is decided on.": "Beslut fattas bara om ett planutkast.",
+    "The pupil is not at this unit: a plan here would not be valid.":
+        "Eleven går inte på den här enheten: en plan här skulle inte gälla.",
+    "Another plan of this kind is in force: close it, or continue it in a new plan.":
+        "En annan plan av det här slaget gäller redan: avsluta den eller fortsätt den i en ny plan.",
+    "This plan comes into force only with a decision.": "Den här planen börjar gälla först genom ett beslut.",
+    "This plan comes into force without a decision: whoever drafts it puts it in force.":
+        "Den här planen börjar gälla utan beslut: den som upprättar planen sätter den i kraft.",
+    "The plan is evaluated before the principal decides how support goes on.":
+        "Planen utvärderas innan rektor beslutar hur stödet ska fortsätta.",
+    "A new plan continuing this one is already drafted.":
+        "Det finns redan ett utkast till en ny plan som fortsätter den här.",
+    "The pupil has left this unit: close the plan, and the new unit draws up its own.":
+        "Eleven har lämnat enheten: avsluta planen, så upprättar den nya enheten en egen.",
+    "Only a plan in force is closed; a draft is simply not decided.":
+        "Bara en plan som gäller avslutas; ett utkast lämnas helt enkelt utan beslut.",
+    "That is not a reason the framework gives for closing a plan.":
+        "Det är inget skäl som regelverket anger för att avsluta en plan.",
+    "Choose one of the decision's options.": "Välj ett av beslutets alternativ.",
+    # What is due
+    "Decide on closing the plan: the pupil has left the unit":
+        "Besluta om att avsluta planen: eleven har lämnat enheten",
+    "Decide on the drafted plan": "Besluta om planutkastet",
+    "Decide: continue in a new plan or close": "Besluta: fortsätt i en ny plan eller avsluta",
+    "Follow up the plan": "Följ upp planen",
+    "Evaluate the plan": "Utvärdera planen",
+    "Review the decision at the end of grade %(grade)s": "Granska beslutet i slutet av årskurs %(grade)s",
+    "Decide on the outcome of the review": "Besluta utifrån granskningen",
+    "Review the plan": "Se över planen",
+    "Absence ladder step %(step)s: follow-up": "Åtgärdstrappan steg %(step)s: uppföljning",
+    "Absence ladder: step %(step)s's starting point is met":
+        "Åtgärdstrappan: utgångspunkten för steg %(step)s är uppfylld",
+    # Roles
+    "The framework has no such role.": "Regelverket har ingen sådan roll.",
+    "That role comes from the learning platform or the server operator, not from a grant.":
+        "Den rollen kommer från lärplattformen eller serverns driftansvarige, inte från en tilldelning.",
+    "Your role may not give this role.": "Din roll får inte ge den här rollen.",
+    "You give roles only at your own unit.": "Du kan bara ge roller på din egen enhet.",
+    "Nobody gives a role to themselves.": "Ingen kan ge sig själv en roll.",
+    "That person belongs to another school owner.": "Personen hör till en annan huvudman.",
+    "A class teacher is named for a class.": "En klasslärare utses för en klass.",
+    "An expert group is named for one pupil.": "En expertgrupp utses för en enskild elev.",
+    "Choose the school unit the role is for.": "Välj den enhet som rollen gäller.",
+    "An expert group is named only while consent stands.": "En expertgrupp utses bara medan samtycket gäller.",
+    "That person already holds this role here.": "Personen har redan den här rollen här.",
+    "That role belongs to another school owner.": "Rollen hör till en annan huvudman.",
+    "Nobody changes their own roles.": "Ingen kan ändra sina egna roller.",
+    "That role has already ended.": "Rollen har redan upphört.",
+    "That unit or course belongs to another school owner.": "Enheten eller kursen hör till en annan huvudman.",
+    # Plans
+    "Someone else changed this plan after you opened it. Reload it and try again.":
+        "Någon annan har ändrat planen sedan du öppnade den. Ladda om den och försök igen.",
+    "This plan is closed and in the archive: it cannot be changed.":
+        "Planen är avslutad och ligger i arkivet: den kan inte ändras.",
+    "That plan belongs to another case.": "Planen hör till ett annat ärende.",
+    "A need": "Ett behov",
+    "A measure cannot end before it starts.": "En åtgärd kan inte sluta innan den börjar.",
+    "A measure": "En åtgärd",
+    "The framework has no document of that kind.": "Regelverket har inget sådant dokument.",
+    "That investigation is about another pupil.": "Utredningen gäller en annan elev.",
+    "A decided plan is not edited: continue in a new plan instead.":
+        "En beslutad plan ändras inte: fortsätt i en ny plan i stället.",
+    "Follow-ups are made on a plan in force.": "Uppföljningar görs av en plan som gäller.",
+    "The plan has been evaluated: what remains is the principal's decision.":
+        "Planen är utvärderad: det som återstår är rektors beslut.",
+    "Only a plan in force is evaluated.": "Bara en plan som gäller utvärderas.",
+    "This kind of plan is reviewed, not evaluated once.":
+        "Den här sortens plan granskas; den utvärderas inte en gång.",
+    "This plan has already been evaluated: a plan has exactly one evaluation.":
+        "Planen är redan utvärderad: en plan har exakt en utvärdering.",
+    "The evaluation": "Utvärderingen",
+    "Only a plan in force is reviewed.": "Bara en plan som gäller granskas.",
+    "This plan has no review at that grade.": "Planen har ingen granskning i den årskursen.",
+    "The review": "Granskningen",
+    "The review for that grade is already recorded.": "Granskningen för den årskursen är redan dokumenterad.",
+    "The hearing's summary": "Sammanfattningen av hörandet",
+    "Your view": "Din synpunkt",
+    "The guardian's name": "Vårdnadshavarens namn",
+    "The view": "Synpunkten",
+    # Expert group (FI)
+    "This framework has no expert group.": "Det här regelverket har ingen expertgrupp.",
+    "Who gave consent": "Vem som gav samtycke",
+    "That consent is about another pupil.": "Samtycket gäller en annan elev.",
+    "That consent is already withdrawn.": "Samtycket är redan återkallat.",
+    "An expert group is convened only with the pupil's or a guardian's consent.":
+        "En expertgrupp sammankallas bara med elevens eller en vårdnadshavares samtycke.",
+    "Only someone named to this pupil's expert group may do this.":
+        "Bara den som har utsetts till elevens expertgrupp får göra det här.",
+    "Only the members of this pupil's expert group reach its record.":
+        "Bara medlemmarna i elevens expertgrupp kommer åt gruppens anteckningar.",
+    "Consent has been withdrawn: the expert group's record is sealed.":
+        "Samtycket har återkallats: expertgruppens anteckningar är spärrade.",
+    "The record": "Anteckningen",
 }
