@@ -136,7 +136,7 @@ def actor_for_launch(launch: Launch, person: Person) -> Actor:
         unit_id = grant.unit_id or (grant.school_class.unit_id if grant.school_class else None)
         if unit_id:
             role_units.setdefault(grant.role, set()).add(unit_id)
-    for role in roles:  # a role from the launch (subject teacher) covers no unit: no fallback to the grants' units
+    for role in roles:  # a launch's role (subject teacher) covers no unit; no fallback to the grants' units
         role_units.setdefault(role, set())
     units = frozenset(unit for unit_ids in role_units.values() for unit in unit_ids)
     return Actor(person=person, organisation=launch.deployment.organisation, roles=frozenset(roles), units=units,
