@@ -35,6 +35,20 @@ class Actor:
         return unit_id in self.units
 
 
+def grant_reach(grants: list) -> dict[str, set[int]]:  # type: ignore[type-arg]
+    """Per role, the units its grants cover. A class teacher named for a class reaches that class
+    (Actor.classes), not its whole unit; one granted for a unit reaches the unit."""
+    role_units: dict[str, set[int]] = {}
+    for grant in grants:
+        units = role_units.setdefault(grant.role, set())
+        if grant.school_class_id and grant.role == "class_teacher":
+            continue
+        unit_id = grant.unit_id or (grant.school_class.unit_id if grant.school_class else None)
+        if unit_id:
+            units.add(unit_id)
+    return role_units
+
+
 def actor_from_grants(person: Person) -> Actor:
     """The person as their standing staff grants make them (no launch): for the digest and commands.
 
@@ -44,11 +58,7 @@ def actor_from_grants(person: Person) -> Actor:
 
     grants = list(person.grants.filter(revoked_at__isnull=True).filter(Q(unit__isnull=False) | Q(pupil__isnull=True))
                   .select_related("school_class"))
-    role_units: dict[str, set[int]] = {}
-    for grant in grants:
-        unit_id = grant.unit_id or (grant.school_class.unit_id if grant.school_class else None)
-        if unit_id:
-            role_units.setdefault(grant.role, set()).add(unit_id)
+    role_units = grant_reach(grants)
     return Actor(person=person, organisation=person.organisation, roles=frozenset(g.role for g in grants),
                  units=frozenset(unit for unit_ids in role_units.values() for unit in unit_ids),
                  role_units={role: frozenset(ids) for role, ids in role_units.items()},

@@ -6,6 +6,7 @@ This is the skeleton the services call from the start; the access issue fills in
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from .actor import Actor
@@ -17,14 +18,27 @@ UNIT_ROLES = frozenset({"class_teacher", "subject_teacher", "special_teacher", "
                         "health_team_member"})
 
 
-def _taught(actor: Actor, case: Case) -> bool:
-    """The pupil is in a course the actor teaches (launched as Instructor there; roster from NRPS)."""
+def taught_pupils(actor: Actor) -> Q:
+    """Pupils in the courses the actor teaches (launched as Instructor there; the roster from NRPS)."""
     from .models import CourseMember
 
-    taught = CourseMember.objects.filter(person=actor.person, launched_as_instructor=True).values_list(
-        "deployment_id", "context_id")
-    return any(CourseMember.objects.filter(person=case.pupil.person, active=True, deployment_id=deployment,
-                                           context_id=context).exists() for deployment, context in taught)
+    reach = Q(pk__in=[])
+    for deployment, context in CourseMember.objects.filter(person=actor.person, launched_as_instructor=True) \
+            .values_list("deployment_id", "context_id"):
+        reach |= Q(person__memberships__active=True, person__memberships__deployment_id=deployment,
+                   person__memberships__context_id=context)
+    return reach
+
+
+def _taught(actor: Actor, case: Case) -> bool:
+    from .models import Pupil
+
+    return Pupil.objects.filter(taught_pupils(actor), pk=case.pupil_id).exists()
+
+
+def _class_or_unit(actor: Actor, role: str, case: Case) -> bool:
+    """A class teacher reaches their classes, and a unit only where granted for the whole unit."""
+    return case.pupil.school_class_id in actor.classes or actor.covers(case.unit_id, role)
 
 
 def _in_scope(actor: Actor, role: str, scope: str, case: Case | None) -> bool:
@@ -40,9 +54,9 @@ def _in_scope(actor: Actor, role: str, scope: str, case: Case | None) -> bool:
     if scope == "unit":
         return actor.covers(case.unit_id, role)
     if scope == "class_and_taught":
-        return case.pupil.school_class_id in actor.classes or actor.covers(case.unit_id, role) or _taught(actor, case)
+        return _class_or_unit(actor, role, case) or _taught(actor, case)
     if scope == "taught":
-        return actor.covers(case.unit_id, role) or _taught(actor, case)
+        return (role not in actor.role_units and actor.covers(case.unit_id, role)) or _taught(actor, case)
     return False  # expert_group is decided in the welfare service; platform roles reach no pupil
 
 

@@ -10,10 +10,18 @@ from .policy import UNIT_ROLES
 
 
 def cases_visible_to(actor: Actor) -> QuerySet[Case]:
-    """Every case the actor's roles reach (the access issue narrows unit roles to classes and courses)."""
+    """Every case the actor's roles could reach; policy.can(actor, "view_case", case) decides each."""
+    from .models import Pupil
+    from .policy import taught_pupils
+
     reach = Q(pk__in=[])
-    if actor.roles & UNIT_ROLES and actor.units:
-        reach |= Q(unit_id__in=actor.units)
+    for role in actor.roles & UNIT_ROLES:
+        if role == "class_teacher":
+            reach |= Q(pupil__school_class_id__in=actor.classes)
+        if role != "subject_teacher" or role not in actor.role_units:
+            reach |= Q(unit_id__in=actor.role_units.get(role, actor.units))
+    if actor.roles & {"class_teacher", "subject_teacher"}:
+        reach |= Q(pupil__in=Pupil.objects.filter(taught_pupils(actor)))
     if "education_chief" in actor.roles:
         reach |= Q(unit__organisation=actor.organisation)
     if "pupil" in actor.roles:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from lti_plugin.lti.models import Deployment, Launch
 from lti_plugin.lti.roles import ToolRole, context_role, is_admin
 
-from ..actor import Actor
+from ..actor import Actor, grant_reach
 from ..models import CourseMapping, CourseMember, GuardianLink, Person, Pupil, SchoolUnit, StaffGrant
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -131,11 +131,9 @@ def actor_for_launch(launch: Launch, person: Person) -> Actor:
         roles.add("subject_teacher")  # reaches the pupils of the courses taught (policy: "taught")
     if admin and not grants:
         roles.discard("subject_teacher")
-    for grant in grants:
-        roles.add(grant.role)
-        unit_id = grant.unit_id or (grant.school_class.unit_id if grant.school_class else None)
-        if unit_id:
-            role_units.setdefault(grant.role, set()).add(unit_id)
+    roles.update(grant.role for grant in grants)
+    for role, unit_ids in grant_reach(grants).items():
+        role_units.setdefault(role, set()).update(unit_ids)
     for role in roles:  # a launch's role (subject teacher) covers no unit; no fallback to the grants' units
         role_units.setdefault(role, set())
     units = frozenset(unit for unit_ids in role_units.values() for unit in unit_ids)
