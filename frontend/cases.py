@@ -200,7 +200,7 @@ def case_action(request: HttpRequest, launch_id: object, case_id: int, action: s
         return actor
     if action not in ACTIONS:
         raise Http404
-    case = policy.access_case_without_log(actor, case_id)
+    case = policy.access_for_action(actor, case_id, action)
     try:
         policy.require(actor, action, case)
         ACTIONS[action](actor, case, request.POST)
@@ -229,3 +229,25 @@ def audit_log(request: HttpRequest, launch_id: object) -> HttpResponse:
         return _refuse(request, _("Only the principal and the education chief read the audit log."), 403)
     record_list(actor, entries, "support.auditentry")
     return render(request, "frontend/cases/audit.html", {"launch_id": launch_id, "entries": entries})
+
+
+@require_GET
+def expert_group_record(request: HttpRequest, launch_id: object, case_id: int) -> HttpResponse:
+    """`fi`: the expert group's record, for its members while consent stands (sealed after)."""
+    actor = _actor(request, launch_id)
+    if isinstance(actor, HttpResponse):
+        return actor
+    case = policy.access_for_action(actor, case_id, "read_expert_group_record")
+    group = ExpertGroup.objects.filter(pupil=case.pupil).order_by("-convened_at").first()
+    if group is None:
+        raise Http404
+    try:
+        records = welfare.read_expert_group_records(actor=actor, group=group)  # logs the read
+    except RuleBroken as refusal:
+        return _refuse(request, refusal.message, 403 if refusal.status == 403 else refusal.status)
+    return render(request, "frontend/cases/expert_group.html", {"launch_id": launch_id, "case": case,
+                                                                 "records": records})
+
+
+# Reads of case data that are pages of their own, beside the POSTed actions.
+READS = {"read_expert_group_record": expert_group_record}

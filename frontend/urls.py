@@ -11,6 +11,7 @@ urlpatterns = [
          name="registration-approve"),
     path("<uuid:launch_id>/cases/", cases.case_list, name="cases"),
     path("<uuid:launch_id>/cases/<int:case_id>/", cases.case_detail, name="case"),
+    path("<uuid:launch_id>/cases/<int:case_id>/expert-group/", cases.expert_group_record, name="expert-group"),
     path("<uuid:launch_id>/cases/<int:case_id>/<str:action>/", cases.case_action, name="case-action"),
     path("<uuid:launch_id>/audit/", cases.audit_log, name="audit"),
 ]

@@ -523,7 +523,7 @@ class AuditEntry(models.Model):
     """Append-only: every read and change of case data (who, role, what, when, through which launch)."""
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    role = models.CharField(max_length=40)
+    role = models.CharField(max_length=255)  # every role the person acted with, comma separated
     action = models.CharField(max_length=60)
     object_type = models.CharField(max_length=60)
     object_ids = models.JSONField(default=list)

@@ -57,7 +57,14 @@ def _in_scope(actor: Actor, role: str, scope: str, case: Case | None) -> bool:
         return _class_or_unit(actor, role, case) or _taught(actor, case)
     if scope == "taught":
         return (role not in actor.role_units and actor.covers(case.unit_id, role)) or _taught(actor, case)
-    return False  # expert_group is decided in the welfare service; platform roles reach no pupil
+    if scope == "expert_group":
+        # `fi`: members of this pupil's expert group, named by a standing grant, while consent stands.
+        from .models import Consent, StaffGrant
+
+        return StaffGrant.objects.filter(person=actor.person, role=role, pupil_id=case.pupil_id,
+                                         revoked_at__isnull=True).exists() and Consent.objects.filter(
+            pupil_id=case.pupil_id, withdrawn_at__isnull=True).exists()
+    return False  # platform roles (IT admin) and the communal welfare group reach no pupil
 
 
 def _pending(actor: Actor, case: Case, levels: tuple[str, ...]) -> bool:
@@ -131,6 +138,21 @@ def access_plan(actor: Actor, plan_id: int):  # type: ignore[no-untyped-def]
     access_case_without_log(actor, plan.case_id)
     audit.record_read(actor, plan)
     return plan
+
+
+def access_for_action(actor: Actor, case_id: int, action: str) -> Case:
+    """A case for an action: reached by viewing it, or by the action itself (an expert-group member
+    reaches the group's actions on that pupil's case, not the case file). Else a 404."""
+    from django.http import Http404
+
+    case = Case.objects.select_related("pupil", "unit").filter(pk=case_id, unit__organisation=actor.organisation).first()
+    if case is None:
+        raise Http404
+    if can(actor, "view_case", case):
+        return case
+    if any(actor.pack.scope_for(action, role) == "expert_group" for role in acting_roles(actor, action, case)):
+        return case
+    raise Http404
 
 
 def access_case_without_log(actor: Actor, case_id: int) -> Case:
