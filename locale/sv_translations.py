@@ -380,4 +380,6 @@ SV = {
     "Consent has been withdrawn: the expert group's record is sealed.":
         "Samtycket har återkallats: expertgruppens anteckningar är spärrade.",
     "The record": "Anteckningen",
+    "The expert group's record": "Expertgruppens anteckningar",
+    "Nothing recorded yet.": "Inget antecknat ännu.",
 }
