@@ -382,4 +382,6 @@ SV = {
     "The record": "Anteckningen",
     "The expert group's record": "Expertgruppens anteckningar",
     "Nothing recorded yet.": "Inget antecknat ännu.",
+    "Only a teacher of the course marks its members as staff.": "Bara en lärare i kursen kan markera kursdeltagare som personal.",
+    "You are staff already.": "Du är redan personal.",
 }

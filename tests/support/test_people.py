@@ -532,3 +532,35 @@ def test_a_roster_guess_with_a_guardian_link_does_not_break_the_teachers_launch(
     assert world.actor(launch).roles == {"subject_teacher"}
     assert people.is_staff(world.member("4"))
     assert GuardianLink.objects.filter(guardian=world.person("g-41"), pupil__person__sub="4").exists()
+
+
+def test_a_teacher_of_the_course_marks_a_roster_member_as_staff(db):
+    from lti_plugin.lti.models import Deployment
+    from lti_plugin.support.actor import Actor
+    from lti_plugin.support.errors import NotAllowed
+    from lti_plugin.support.models import CourseMember, Organisation, Person, Pupil
+    from lti_plugin.support.services.people import is_staff, mark_as_staff, sync_roster
+    from lti_plugin.lti.registration import register_manually
+
+    registration = register_manually(issuer="https://moodle.example.edu", client_id="c", auth_login_url="https://moodle.example.edu/a",
+                                     auth_token_url="https://moodle.example.edu/t", key_set={"keys": []}, deployment_ids=["3"])
+    deployment = Deployment.objects.get(registration=registration)
+    Organisation.objects.update(pack="se")
+    members = sync_roster(deployment=deployment, issuer=registration.issuer, context_id="2",
+                          members=[{"user_id": "3", "roles": ["Instructor"], "name": "Tove Lärare"},
+                                   {"user_id": "4", "roles": ["Learner"], "name": "Sara Speciallärare"}])
+    tove, sara = members
+    tove.launched_as_instructor = True
+    tove.save()
+    assert Pupil.objects.filter(person=sara.person).exists()  # the roster's guess
+    outsider = Actor(person=Person.objects.create(organisation=deployment.organisation, issuer=registration.issuer,
+                                                  sub="99"), organisation=deployment.organisation,
+                     roles=frozenset({"subject_teacher"}))
+    with pytest.raises(NotAllowed):
+        mark_as_staff(actor=outsider, member=sara)
+    teacher = Actor(person=tove.person, organisation=deployment.organisation, roles=frozenset({"subject_teacher"}))
+
+    mark_as_staff(actor=teacher, member=sara)
+
+    assert is_staff(CourseMember.objects.get(pk=sara.pk))
+    assert not Pupil.objects.filter(person=sara.person).exists()

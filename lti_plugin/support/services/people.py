@@ -170,3 +170,29 @@ def refresh_roster(launch: Launch) -> bool:
     sync_roster(deployment=launch.deployment, issuer=launch.registration.issuer, context_id=launch.context_id,
                 members=members)
     return True
+
+
+@transaction.atomic
+def mark_as_staff(*, actor: Actor, member: CourseMember) -> CourseMember:
+    """A teacher of the course marks a roster member as staff (Moodle lists non-editing teachers as
+    Learner): never a pupil after that."""
+    from django.utils.translation import gettext as _
+
+    from .. import audit
+    from ..errors import NotAllowed, RuleBroken
+
+    teaches = CourseMember.objects.filter(person=actor.person, deployment_id=member.deployment_id,
+                                          context_id=member.context_id, launched_as_instructor=True).exists()
+    if not teaches:
+        raise NotAllowed(_("Only a teacher of the course marks its members as staff."), code="not_allowed:mark_staff")
+    if member.person_id == actor.person.pk:
+        raise RuleBroken(_("You are staff already."), code="self")
+    member.marked_staff_by = actor.person
+    member.save(update_fields=["marked_staff_by"])
+    try:
+        with transaction.atomic():
+            Pupil.objects.filter(person=member.person, cases__isnull=True).delete()
+    except ProtectedError:
+        pass  # support is already recorded for this person as a pupil: keep it
+    audit.record(actor, "course_member.marked_staff", member)
+    return member
