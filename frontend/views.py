@@ -15,6 +15,7 @@ from lti_plugin.lti.models import Launch, Registration, Status
 from lti_plugin.lti.registration import ToolUrls, approve
 from lti_plugin.lti.roles import ToolRole, short_names
 from lti_plugin.lti.session import launch_from_session
+from lti_plugin.support import policy
 from lti_plugin.support.actor import Actor
 from lti_plugin.support.models import Person
 from lti_plugin.support.services.people import actor_for_launch
@@ -63,9 +64,9 @@ def home(request: HttpRequest, launch_id: object) -> HttpResponse:
         "lti_roles": short_names(launch.roles),
         "tool_role": ", ".join(names) or ToolRole(launch.tool_role).label,
         "no_access": not actor.roles,
-        "show_cases": bool(actor.roles - {"it_admin", "organisation_admin", "communal_welfare_group_member"}),
-        "show_audit": "read_audit_log" in actor.pack.actions and bool(
-            actor.roles & actor.pack.roles_for("read_audit_log")),
+        # Links only: the pages themselves ask the policy again, case by case.
+        "show_cases": policy.can(actor, "view_case"),
+        "show_audit": policy.can(actor, "read_audit_log"),
     }
     return render(request, "frontend/home.html", context, status=403 if context["no_access"] else 200)
 
