@@ -799,7 +799,7 @@ class _Generator:
                     **extra}
 
         return {
-            "organisation": self.organisation.name, "pack": PACK, "seed": self.seed,
+            "organisation": self.organisation.name, "pack": PACK, "seed": self.seed, "first_unit": first.row.pk,
             "generated_on": self.clock.today.isoformat(), "sizes": self.sizes.__dict__, "counts": self.counts,
             "platform": {"issuer": ISSUER, "client_id": CLIENT_ID, "deployment_id": DEPLOYMENT_ID, "kid": kid,
                          "key_file": "platform-key.pem"},
