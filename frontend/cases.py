@@ -11,7 +11,10 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+import uuid
+
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -36,6 +39,9 @@ from lti_plugin.support.services.people import refresh_roster
 from lti_plugin.support.services.plans import MeasureInput
 from lti_plugin.lti.session import launch_from_session
 
+from . import forms as action_forms
+from .models import UsedFormToken
+from .panel import action_forms_for, panel_context, plans_of
 from .views import _launch_or_refusal, _refuse, actor_for
 
 
@@ -133,6 +139,29 @@ ACTIONS: dict[str, Callable[[Actor, Case, Any], Any]] = {
     "write_expert_group_record": lambda a, c, d: welfare.write_expert_group_record(
         actor=a, group=_of_case(ExpertGroup, d, "group", c, path="pupil__cases"), text=_text(d, "text")),
 }
+# Steps on a plan that are no matrix action of their own: editing a draft is drafting it; continuing
+# in a new plan after the evaluation is the start of the decision on the new plan.
+PLAN_STEPS: dict[str, Callable[[Actor, Case, Any], Any]] = {
+    "update_draft": lambda a, c, d: plans.update_draft(
+        actor=a, plan=_of_case(Plan, d, "plan", c), expected_version=_int(d, "version"),
+        needs=[n for n in d.getlist("need") if n.strip()],
+        measures=[MeasureInput(text, a.person, _date(d, "starts_on"), _date(d, "ends_on"))
+                  for text in d.getlist("measure") if text.strip()]),
+    "continue_in_new_plan": lambda a, c, d: decisions.continue_in_new_plan(actor=a, plan=_of_case(Plan, d, "plan", c)),
+}
+
+
+def policy_action(actor: Actor, case: Case, action: str, data: Any) -> str:
+    """The matrix action a door action is allowed by."""
+    if action == "continue_in_new_plan":
+        return "decide_new_plan"
+    if action == "update_draft":
+        plan = Plan.objects.filter(pk=_text(data, "plan") or 0, case=case).first() if _text(data, "plan").isdigit() \
+            else None
+        return actor.pack.document(plan.document).draft_action if plan else "draft_plan"
+    return action
+
+
 # Decisions the pack knows beyond the named ones (level decisions, se level-3 measures, ax review
 # outcomes, fi support) go through the generic decision service.
 GENERIC_DECISIONS = ("decide_level_2", "decide_level_3", "decide_special_group", "decide_adapted_studies",
@@ -163,52 +192,96 @@ def _actor(request: HttpRequest, launch_id: object) -> Actor | HttpResponse:
 
 
 @require_GET
-def case_list(request: HttpRequest, launch_id: object) -> HttpResponse:
-    """The cases this person reaches (the caseload); the list is one audit entry naming what it showed."""
-    actor = _actor(request, launch_id)
-    if isinstance(actor, HttpResponse):
-        return actor
-    if "subject_teacher" in actor.roles:
-        refresh_roster(launch_from_session(request, launch_id))  # the course's pupils, refreshed and cached
-    visible = [case for case in queries.cases_visible_to(actor).select_related("pupil__person", "unit")
-               .order_by("unit__name", "pupil__person__name") if policy.can(actor, "view_case", case)]
-    record_list(actor, visible, "support.case")
-    return render(request, "frontend/cases/list.html", {"launch_id": launch_id, "cases": visible, "actor": actor})
-
-
-@require_GET
 def case_detail(request: HttpRequest, launch_id: object, case_id: int) -> HttpResponse:
+    """The case panel: the timeline, the current plan and the forms of what this person may do now."""
     actor = _actor(request, launch_id)
     if isinstance(actor, HttpResponse):
         return actor
     case = policy.access_case(actor, case_id)  # 404 out of scope; the read is logged
-    pack = actor.pack
-    context = {
-        "launch_id": launch_id, "case": case, "level": pack.level(case.level).name.get(actor.language)
-        if case.level in {level.key for level in pack.levels} else case.level,
-        "plans": case.plans.order_by("-created_at"), "decisions": case.decisions.order_by("-decided_at"),
-        "actions": sorted(policy.allowed_actions(actor, case, list(ACTIONS))), "language": actor.language,
-    }
-    return render(request, "frontend/cases/detail.html", context)
+    return render(request, "frontend/cases/detail.html", {"launch_id": launch_id, **panel_context(actor, case)})
+
+
+def _expanded(data: QueryDict) -> QueryDict:
+    """A textarea of needs or measures, one a line, as the list the services take."""
+    data = data.copy()
+    for name in ("need", "measure"):
+        if name in data:
+            data.setlist(name, [line for value in data.getlist(name) for line in action_forms.lines(value)])
+    return data
+
+
+def _panel(request: HttpRequest, launch_id: object, actor: Actor, case: Case,
+           posted: action_forms.ActionForm | None = None, status: int = 200, saved: str = "") -> HttpResponse:
+    """The panel again after a post: the fragment for htmx, the whole page for a plain browser."""
+    case = Case.objects.select_related("pupil__person", "unit").get(pk=case.pk)
+    context = {"launch_id": launch_id, "saved": saved, **panel_context(actor, case, posted)}
+    template = "frontend/cases/_panel.html" if request.htmx else "frontend/cases/detail.html"
+    return render(request, template, context, status=status)
 
 
 @require_POST
 def case_action(request: HttpRequest, launch_id: object, case_id: int, action: str) -> HttpResponse:
-    """Every case action: the policy first (404 out of scope, 403 not allowed), then the service."""
+    """Every case action: the policy first (404 out of scope, 403 not allowed), then the form, then
+    the service. A form's token is spent with the write, so a second submit creates nothing."""
     actor = _actor(request, launch_id)
     if isinstance(actor, HttpResponse):
         return actor
-    if action not in ACTIONS:
+    run = ACTIONS.get(action) or PLAN_STEPS.get(action)
+    if run is None:
         raise Http404
-    case = policy.access_for_action(actor, case_id, action)
+    case = policy.access_for_action(actor, case_id, action if action in ACTIONS else "view_case")
+    posted, sees = None, False
     try:
-        policy.require(actor, action, case)
-        ACTIONS[action](actor, case, request.POST)
+        allowed_by = policy_action(actor, case, action, request.POST)
+        policy.require(actor, allowed_by, case)
+        # One who reaches only the action (an expert-group member) gets no case panel back.
+        sees = policy.can(actor, "view_case", case)
+        posted = _posted_form(actor, case, request.POST, action, allowed_by) if sees else None
+        if posted is not None and not posted.form.is_valid():
+            return _panel(request, launch_id, actor, case, posted, status=422)
+        data = _expanded(request.POST)
+        with transaction.atomic():
+            if not _spend_token(actor, action, data):
+                run(actor, case, data)
     except NotAllowed as refusal:
         return _refuse(request, refusal.message, 403)
     except RuleBroken as refusal:
-        return _refuse(request, refusal.message, refusal.status if 400 <= refusal.status < 500 else 422)
+        status = refusal.status if 400 <= refusal.status < 500 else 422
+        if posted is None:
+            return _refuse(request, refusal.message, status)
+        field = refusal.code.split(":", 1)[1] if refusal.code.startswith("bad_input:") else None
+        posted.form.add_error(field if field in posted.form.fields else None, refusal.message)
+        return _panel(request, launch_id, actor, case, posted, status=status)
+    if request.htmx and sees:
+        return _panel(request, launch_id, actor, case, saved=_("Saved."))
     return redirect("frontend:case", launch_id=launch_id, case_id=case.pk)
+
+
+def _posted_form(actor: Actor, case: Case, data: QueryDict, action: str,
+                 allowed_by: str) -> action_forms.ActionForm | None:
+    """The panel's form the post came from, bound to what was sent; None when the panel offers no
+    such form now (the service alone then judges the input)."""
+    key = _text(data, "_form") or action
+    offered = next((form for form in action_forms_for(actor, case, plans_of(case),
+                                                      {allowed_by})
+                    if form.key == key), None)
+    if offered is None or offered.door != action:
+        return None
+    return action_forms.build(actor, offered.action, data=data, choices=offered.extra.get("choices"), key=key)
+
+
+def _spend_token(actor: Actor, action: str, data: QueryDict) -> bool:
+    """True if this form was submitted before (its write stands; nothing is done twice)."""
+    try:
+        token = uuid.UUID(_text(data, "form_token"))
+    except ValueError:
+        return False
+    try:
+        with transaction.atomic():
+            UsedFormToken.objects.create(token=token, person=actor.person, action=action)
+    except IntegrityError:
+        return True
+    return False
 
 
 @require_GET

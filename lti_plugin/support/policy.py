@@ -164,3 +164,58 @@ def access_case_without_log(actor: Actor, case_id: int) -> Case:
     if case is None or not can(actor, "view_case", case):
         raise Http404
     return case
+
+
+def _scope_q(actor: Actor, role: str, scope: str) -> Q:
+    """`_in_scope` as a filter on cases, for lists: the same rules, one query however many cases."""
+    from .models import Consent, Pupil, StaffGrant
+
+    units = actor.role_units.get(role, actor.units)
+    taught = Q(pupil__in=Pupil.objects.filter(taught_pupils(actor)))
+    if scope == "self":
+        return Q(pupil__person=actor.person)
+    if scope == "own_child":
+        return Q(pupil__in=GuardianLink.objects.filter(guardian=actor.person).values("pupil_id"))
+    if scope == "organisation":
+        return Q(unit__organisation=actor.organisation)
+    if scope == "unit":
+        return Q(unit_id__in=units)
+    if scope == "class_and_taught":
+        return Q(pupil__school_class_id__in=actor.classes) | Q(unit_id__in=units) | taught
+    if scope == "taught":
+        return (Q(unit_id__in=actor.units) if role not in actor.role_units else Q(pk__in=[])) | taught
+    if scope == "expert_group":
+        granted = StaffGrant.objects.filter(person=actor.person, role=role, revoked_at__isnull=True).values("pupil_id")
+        consented = Consent.objects.filter(withdrawn_at__isnull=True).values("pupil_id")
+        return Q(pupil_id__in=granted) & Q(pupil_id__in=consented)
+    return Q(pk__in=[])
+
+
+def _level_q(actor: Actor, action: str, role: str) -> Q:
+    """`_at_level` as a filter: the grant's levels, plus cases presented for a decision to them."""
+    from django.db.models import Exists, OuterRef
+
+    from .models import Decision, Submission
+
+    grant = actor.pack.grant(action, role)
+    if grant is None:
+        return Q(pk__in=[])
+    if not grant.levels:
+        return Q()
+    at_level = Q(level__in=grant.levels)
+    if not grant.include_pending:
+        return at_level
+    types = [key for key, spec in actor.pack.decisions.items() if set(spec.levels) & set(grant.levels)]
+    decided = Decision.objects.filter(case=OuterRef("case"), decision_type=OuterRef("decision_type"),
+                                      decided_at__gte=OuterRef("submitted_at"))
+    pending = Submission.objects.filter(case=OuterRef("pk"), kind=Submission.Kind.PRESENTED,
+                                        decision_type__in=types).filter(~Exists(decided))
+    return at_level | Q(Exists(pending))
+
+
+def viewable_cases(actor: Actor, action: str = "view_case"):  # type: ignore[no-untyped-def]
+    """Exactly the cases `can(actor, action, case)` answers yes for, as one queryset (the caseload)."""
+    reach = Q(pk__in=[])
+    for role in sorted(actor.roles & actor.pack.roles_for(action)):
+        reach |= _scope_q(actor, role, actor.pack.scope_for(action, role) or "") & _level_q(actor, action, role)
+    return Case.objects.filter(reach, unit__organisation=actor.organisation)

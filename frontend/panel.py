@@ -1,0 +1,320 @@
+"""What the case panel shows: the pupil's support as a timeline, the current plan, and the forms of
+the actions this person may take now. Read with a fixed number of queries however long the case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from lti_plugin.support import policy
+from lti_plugin.support.actor import Actor
+from lti_plugin.support.models import (
+    AbsenceRecord,
+    Adaptation,
+    Case,
+    Decision,
+    ExpertGroup,
+    Person,
+    Plan,
+)
+from lti_plugin.support.services import welfare
+from lti_plugin.support.services.absence import follow_up_due_on, ladder_for, proposal
+
+from . import forms as action_forms
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime | date
+    kind: str
+    title: str
+    text: str
+    who: str = ""
+
+    @property
+    def day(self) -> date:
+        return timezone.localdate(self.at) if isinstance(self.at, datetime) else self.at
+
+
+def _sort_key(event: Event) -> tuple[date, str]:
+    return event.day, event.at.isoformat() if isinstance(event.at, datetime) else ""
+
+
+def level_name(actor: Actor, key: str) -> str:
+    return next((level.name.get(actor.language) for level in actor.pack.levels if level.key == key), key)
+
+
+def document_name(actor: Actor, key: str) -> str:
+    document = actor.pack.documents.get(key)
+    return document.name.get(actor.language) if document else key
+
+
+def decision_name(actor: Actor, key: str) -> str:
+    spec = actor.pack.decisions.get(key)
+    return spec.name.get(actor.language) if spec else key
+
+
+def extent(actor: Actor, case: Case) -> str:
+    """How much of the case this person sees: `full`, or `summary` (the pupil and guardians)."""
+    extents = {actor.pack.grant("view_case", role).extent for role in policy.acting_roles(actor, "view_case", case)}
+    return "full" if "full" in extents or "pedagogical" in extents else "summary"
+
+
+def plans_of(case: Case) -> list[Plan]:
+    return list(case.plans.select_related("evaluation", "evaluation__signed_by", "created_by").prefetch_related(
+        "needs", Prefetch("measures", queryset=_measures()), "follow_ups__signed_by", "reviews",
+        Prefetch("decisions", queryset=Decision.objects.select_related("decided_by").order_by("decided_at")),
+        "views__author", "hearings__held_by").order_by("-created_at"))
+
+
+def _measures():  # type: ignore[no-untyped-def]
+    from lti_plugin.support.models import Measure
+
+    return Measure.objects.select_related("responsible").order_by("order")
+
+
+def timeline(actor: Actor, case: Case, plans: list[Plan]) -> list[Event]:
+    """Everything recorded on the case, newest first."""
+    events: list[Event] = []
+    for concern in case.concerns.select_related("raised_by"):
+        events.append(Event(concern.created_at, "concern", concern.get_kind_display(), concern.text,
+                            concern.raised_by.name))
+    for adaptation in case.adaptations.select_related("created_by").prefetch_related("follow_ups__signed_by"):
+        events.append(Event(adaptation.started_on, "adaptation", adaptation.get_kind_display(),
+                            adaptation.description, adaptation.created_by.name))
+        for follow_up in adaptation.follow_ups.all():
+            events.append(Event(follow_up.held_on, "follow_up", _("Follow-up of an adaptation"), follow_up.text,
+                                follow_up.signed_by.name))
+    for assessment in case.assessments.select_related("started_by"):
+        events.append(Event(assessment.started_at, "assessment", _("Assessment"),
+                            "\n".join(filter(None, [assessment.text, assessment.recommendation])),
+                            assessment.started_by.name))
+    for investigation in case.investigations.select_related("requested_by"):
+        events.append(Event(investigation.requested_at, "investigation", _("Investigation"),
+                            "\n".join(filter(None, [investigation.mapping, investigation.assessment])),
+                            investigation.requested_by.name))
+    for plan in plans:
+        name = document_name(actor, plan.document)
+        events.append(Event(plan.created_at, "plan", _("%(document)s drafted") % {"document": name}, "",
+                            plan.created_by.name))
+        if plan.closed_at:
+            events.append(Event(plan.closed_at, "plan", _("%(document)s closed") % {"document": name}, ""))
+        for follow_up in plan.follow_ups.all():
+            events.append(Event(follow_up.held_on, "follow_up", _("Follow-up"), follow_up.text,
+                                follow_up.signed_by.name))
+        evaluation = getattr(plan, "evaluation", None)
+        if evaluation is not None:
+            events.append(Event(evaluation.evaluated_on, "evaluation", _("Evaluation"), evaluation.text,
+                                evaluation.signed_by.name))
+        for review in plan.reviews.all():
+            events.append(Event(review.held_on, "review", _("Review at grade %(grade)s") % {"grade": review.grade},
+                                review.text))
+        for view in plan.views.all():
+            events.append(Event(view.created_at, "view", _("The pupil's view") if view.whose == "pupil"
+                                else _("A guardian's view"), view.text, view.on_behalf_of or view.author.name))
+        for hearing in plan.hearings.all():
+            events.append(Event(hearing.held_on, "hearing", _("Hearing"), hearing.summary, hearing.held_by.name))
+    for view in case.views.filter(plan__isnull=True).select_related("author"):
+        events.append(Event(view.created_at, "view", _("The pupil's view") if view.whose == "pupil"
+                            else _("A guardian's view"), view.text, view.on_behalf_of or view.author.name))
+    for hearing in case.hearings.filter(plan__isnull=True).select_related("held_by"):
+        events.append(Event(hearing.held_on, "hearing", _("Hearing"), hearing.summary, hearing.held_by.name))
+    for decision in case.decisions.select_related("decided_by"):
+        events.append(Event(decision.decided_at, "decision", decision_name(actor, decision.decision_type),
+                            decision.grounds, decision.decided_by.name))
+    for change in case.level_history.all():
+        events.append(Event(change.changed_at, "level", _("Support level"), level_name(actor, change.to_level)))
+    return sorted(events, key=_sort_key, reverse=True)
+
+
+def _current(plans: list[Plan], status: str) -> Plan | None:
+    return next((plan for plan in plans if plan.status == status), None)
+
+
+def action_forms_for(actor: Actor, case: Case, plans: list[Plan], actions: set[str],
+                     posted: action_forms.ActionForm | None = None) -> list[action_forms.ActionForm]:
+    """A form for every action the person may take now, with the objects it acts on filled in."""
+    pack = actor.pack
+    draft, active = _current(plans, Plan.Status.DRAFT), _current(plans, Plan.Status.ACTIVE)
+    heard_plan = draft or active
+    result: list[action_forms.ActionForm] = []
+
+    def add(action: str, initial: dict[str, Any] | None = None, choices: dict[str, list] | None = None,
+            key: str = "", note: str = "") -> None:
+        form_key = key or action
+        if posted is not None and posted.key == form_key:
+            posted.open = True
+            result.append(posted)
+            return
+        built = action_forms.build(actor, action, initial=initial, choices=choices, key=form_key)
+        built.note = note
+        built.extra["choices"] = choices
+        result.append(built)
+
+    if "raise_concern" in actions:
+        add("raise_concern")
+    if "report_to_principal" in actions:
+        add("report_to_principal")
+    if "log_adaptation" in actions:
+        add("log_adaptation")
+    if "add_follow_up" in actions:
+        if active is not None and not hasattr(active, "evaluation"):
+            add("add_follow_up", {"plan": active.pk})
+        open_adaptations = [(str(a.pk), a.description[:60]) for a in case.adaptations.filter(ended_on__isnull=True)]
+        if open_adaptations:
+            add("add_adaptation_follow_up", choices={"adaptation": open_adaptations})
+    if "start_assessment" in actions:
+        add("start_assessment")
+    unprocessed = case.assessments.filter(processed_at__isnull=True).order_by("-started_at").first()
+    if "process_assessment" in actions and unprocessed:
+        add("process_assessment", {"assessment": unprocessed.pk})
+    if "request_investigation" in actions:
+        add("request_investigation")
+    open_investigation = case.investigations.filter(concluded_at__isnull=True).order_by("-requested_at").first()
+    if "conduct_investigation" in actions and open_investigation:
+        add("conduct_investigation", {"investigation": open_investigation.pk})
+    investigations = [(str(i.pk), _("Investigation of %(day)s") % {"day": timezone.localdate(i.requested_at)})
+                      for i in case.pupil.investigations.filter(concluded_at__isnull=False)]
+    for action in ("draft_plan", "draft_ip"):
+        if action in actions and draft is None:
+            document = next((d for d in pack.documents.values() if d.draft_action == action), None)
+            if document is not None:
+                add(action, choices={"investigation": investigations})
+    if draft is not None and policy.can(actor, pack.document(draft.document).draft_action, case):
+        add("update_draft", {"plan": draft.pk, "version": draft.version,
+                             "need": "\n".join(n.text for n in draft.needs.all()),
+                             "measure": "\n".join(m.text for m in draft.measures.all())})
+    if active is not None and not hasattr(active, "evaluation") and "record_evaluation" in actions \
+            and pack.document(active.document).review_cycle == "single_evaluation":
+        add("record_evaluation", {"plan": active.pk})
+    if active is not None and "record_review" in actions and pack.document(active.document).review_cycle == "grade_points":
+        add("record_review", {"plan": active.pk, "grade": case.pupil.grade})
+    if "add_own_view" in actions:
+        add("add_own_view", {"plan": heard_plan.pk if heard_plan else ""})
+    if "record_guardian_view" in actions:
+        add("record_guardian_view", {"plan": heard_plan.pk if heard_plan else ""})
+    if "record_hearing" in actions:
+        add("record_hearing", {"plan": heard_plan.pk if heard_plan else ""})
+    if draft is not None and "decide_new_plan" in actions:
+        add("decide_new_plan", {"plan": draft.pk})
+    if active is not None and hasattr(active, "evaluation") and draft is None and "decide_new_plan" in actions:
+        add("continue_in_new_plan", {"plan": active.pk},
+            note=_("A new plan is drafted as a copy of this one, ready to edit; it needs its own decision."))
+    if active is not None and "decide_close_plan" in actions:
+        reasons = [(key, reason.name.get(actor.language)) for key, reason in pack.close_reasons.items()]
+        add("decide_close_plan", {"plan": active.pk}, {"reason": reasons})
+    for action in ("decide_not_to_draw_up_plan", "prepare_level_3", "request_resources"):
+        if action in actions:
+            add(action)
+    _absence_forms(actor, case, actions, add)
+    if "record_report_to_social_services" in actions:
+        add("record_report_to_social_services")
+    _welfare_forms(actor, case, actions, add)
+    for action in sorted(actions & set(pack.decisions) - {"decide_new_plan", "decide_close_plan",
+                                                           "decide_not_to_draw_up_plan"}):
+        spec = pack.decision(action)
+        outcomes = [(option.key, option.name.get(actor.language)) for option in spec.options]
+        levels = [(level.key, level.name.get(actor.language)) for level in pack.levels if level.key in spec.levels]
+        add(action, {"plan": active.pk if active else ""}, {"option": outcomes, "level": levels})
+    return result
+
+
+def _absence_forms(actor: Actor, case: Case, actions: set[str], add: Any) -> None:
+    if not actions & {"start_absence_step", "start_absence_step_early", "check_absence_action",
+                      "add_absence_follow_up"}:
+        return
+    record = case.absence_steps.filter(ended_on__isnull=True).order_by("-step").first()
+    proposed = proposal(case, today=date.today())
+    if proposed is not None and "start_absence_step" in actions and proposed.met:
+        add("start_absence_step", {"step": proposed.step.number})
+    elif proposed is not None and "start_absence_step_early" in actions:
+        add("start_absence_step_early", {"step": proposed.step.number})
+    if record is not None:
+        step = ladder_for(case).step(record.step)
+        done = set(record.checks.values_list("item", flat=True))
+        items = [(item.key, item.text.get(actor.language)) for item in step.actions if item.key not in done]
+        if "check_absence_action" in actions and items:
+            add("check_absence_action", {"record": record.pk}, {"item": items})
+        if "add_absence_follow_up" in actions:
+            add("add_absence_follow_up", {"record": record.pk})
+
+
+def _welfare_forms(actor: Actor, case: Case, actions: set[str], add: Any) -> None:
+    if actor.pack.welfare is None:
+        return
+    consent = welfare.active_consent(case.pupil)
+    if "record_consent" in actions and consent is None:
+        add("record_consent")
+    if "withdraw_consent" in actions and consent is not None:
+        add("withdraw_consent", {"consent": consent.pk})
+    if "convene_expert_group" in actions and consent is not None:
+        staff = Person.objects.filter(organisation=actor.organisation, grants__revoked_at__isnull=True
+                                      ).distinct().order_by("name")
+        add("convene_expert_group", choices={"member": [(str(p.pk), p.name) for p in staff]})
+    group = ExpertGroup.objects.filter(pupil=case.pupil).order_by("-convened_at").first()
+    if "write_expert_group_record" in actions and group is not None:
+        add("write_expert_group_record", {"group": group.pk})
+
+
+@dataclass(frozen=True)
+class AbsenceView:
+    record: AbsenceRecord | None
+    step_name: str
+    checklist: list[tuple[str, bool]]
+    follow_up_due: date | None
+    follow_ups: list[Any]
+    proposed: str
+    proposed_met: bool
+
+
+def absence_view(actor: Actor, case: Case) -> AbsenceView | None:
+    """The absence ladder as the panel shows it: the step, its checklist, due dates, the next step."""
+    if not policy.can(actor, "add_absence_follow_up", case) and not case.absence_steps.exists():
+        return None
+    ladder = ladder_for(case)
+    record = case.absence_steps.filter(ended_on__isnull=True).order_by("-step").first()
+    proposed = proposal(case, today=date.today())
+    checklist: list[tuple[str, bool]] = []
+    step_name = ""
+    if record is not None:
+        step = ladder.step(record.step)
+        step_name = f"{record.step}. {step.name.get(actor.language)}"
+        done = set(record.checks.values_list("item", flat=True))
+        checklist = [(item.text.get(actor.language), item.key in done) for item in step.actions]
+    return AbsenceView(record=record, step_name=step_name, checklist=checklist,
+                       follow_up_due=follow_up_due_on(record) if record else None,
+                       follow_ups=list(record.follow_ups.order_by("-held_on")) if record else [],
+                       proposed=f"{proposed.step.number}. {proposed.step.name.get(actor.language)}" if proposed else "",
+                       proposed_met=bool(proposed and proposed.met))
+
+
+def panel_context(actor: Actor, case: Case, posted: action_forms.ActionForm | None = None,
+                  actions_known: list[str] | None = None) -> dict[str, Any]:
+    """Everything the case panel renders; `posted` is a form that came back with errors."""
+    from .cases import ACTIONS
+
+    plans = plans_of(case)
+    actions = policy.allowed_actions(actor, case, actions_known or list(ACTIONS))
+    how_much = extent(actor, case)
+    current = _current(plans, Plan.Status.ACTIVE) or _current(plans, Plan.Status.DRAFT)
+    decisions = list(case.decisions.select_related("decided_by", "plan").order_by("-decided_at"))
+    return {
+        "case": case, "actor": actor, "language": actor.language, "extent": how_much,
+        "level": level_name(actor, case.level),
+        "current_plan": current, "current_document": document_name(actor, current.document) if current else "",
+        "archive": [plan for plan in plans if plan.status == Plan.Status.CLOSED],
+        "plans": plans,
+        "decisions": [(decision, decision_name(actor, decision.decision_type)) for decision in decisions],
+        "timeline": timeline(actor, case, plans) if how_much == "full" else [],
+        "forms": action_forms_for(actor, case, plans, actions, posted),
+        "absence": absence_view(actor, case) if how_much == "full" else None,
+        "consent": welfare.active_consent(case.pupil) if actor.pack.welfare else None,
+        "welfare": actor.pack.welfare is not None,
+        "adaptations": list(case.adaptations.filter(ended_on__isnull=True).order_by("-started_on")[:20])
+        if how_much == "full" else [],
+    }
