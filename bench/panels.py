@@ -24,6 +24,7 @@ Targets on this machine at concurrency 1: every panel p95 < 30 ms, the caseload 
     python bench/panels.py --start                       # the database is generated already
     python bench/panels.py --url http://127.0.0.1:8000   # a server you started
     python bench/panels.py --queries                     # in this process: queries and SQL time per view
+    python bench/panels.py --profile --only "my tasks"   # in this process, under cProfile
 
 The database is the one the environment names (SQLITE_PATH, or DATABASE_URL for PostgreSQL), as for
 manage.py; see bench/README.md. Needs only `requests` and PyJWT (both dependencies of the tool).
@@ -177,12 +178,17 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
 
 
-def measure(probe: Probe, browser: requests.Session, base: str, count: int, warmup: int) -> None:
+def measure(probe: Probe, browser: requests.Session, base: str, count: int, warmup: int, budget: float) -> None:
+    """`warmup` untimed then `count` timed GETs, cycling the probe's URLs; stops early after `budget` seconds
+    (a view taking seconds would otherwise hold the run up for an hour): the output shows n."""
     first = browser.get(base + probe.paths[0], allow_redirects=False)
     if first.status_code in (404, 405):
         probe.missing = f"HTTP {first.status_code}"
         return
+    deadline = time.perf_counter() + budget
     for i in range(warmup + count):
+        if time.perf_counter() > deadline and len(probe.samples) >= 5:
+            break
         path = probe.paths[i % len(probe.paths)]
         started = time.perf_counter()
         try:
@@ -206,8 +212,8 @@ def report(probes_: list[Probe], header: str) -> bool:
             print(f"{probe.label:<52}{'':>6}{'—':>9}{'—':>9}{'—':>9}{probe.target_ms:>9.0f}  "
                   f"not measured: frontend:{probe.view} answers {probe.missing}")
             continue
-        if not probe.samples:
-            print(f"{probe.label:<52}{0:>6}  FAILED: {probe.failures[0] if probe.failures else 'no samples'}")
+        if len(probe.samples) < 5:
+            print(f"{probe.label:<52}{len(probe.samples):>6}  FAILED: {probe.failures[0] if probe.failures else 'no samples'}")
             all_met = False
             continue
         p50, p95, p99 = (percentile(probe.samples, pct) * 1000 for pct in (50, 95, 99))
@@ -312,35 +318,88 @@ def gunicorn(workers: int) -> Iterator[str]:
 # -- in process: queries and SQL time per view -----------------------------------------------------------
 
 
-def queries(manifest: dict[str, Any], platform: Platform, base: str, count: int) -> int:
-    """Each view through Django's test client in this process: its queries, their time, the slowest."""
+class QueryLog:
+    """Every query a request makes (connection.execute_wrapper: no 9,000-query cap), timed, by shape."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.seconds = 0.0
+        self.shapes: dict[str, list[float]] = {}
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            took = time.perf_counter() - started
+            self.count += 1
+            self.seconds += took
+            shape = " ".join(sql.split())[:110]
+            self.shapes.setdefault(shape, []).append(took)
+
+    def top(self, n: int = 3) -> str:
+        ranked = sorted(self.shapes.items(), key=lambda item: -sum(item[1]))[:n]
+        return "\n".join(f"{'':>8}{len(times):>6}× {sum(times) * 1000:>7.1f} ms  {shape}" for shape, times in ranked)
+
+
+def _in_process(manifest: dict[str, Any], platform: Platform, base: str) -> tuple[dict[str, Any], list[Probe]]:
     sys.path.insert(0, str(REPO))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lti_plugin.settings")
     import django
 
     django.setup()
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
     from launches import InProcessBrowser  # the same flow without sockets (bench/launches.py)
 
     browsers = {who: InProcessBrowser(base) for who in manifest["people"]}
     launched = {who: platform.launch(browser, base, manifest["people"][who]) for who, browser in browsers.items()}
-    print(f"In process against {_database()}; each view {count} times, the last one's queries shown")
-    print(f"{'view':<52}{'status':>7}{'ms':>8}{'queries':>9}{'SQL ms':>8}  slowest queries (ms)")
-    for probe in probes(manifest, launched):
-        browser = browsers[probe.who]
+    return browsers, probes(manifest, launched)
+
+
+def queries(manifest: dict[str, Any], platform: Platform, base: str, count: int, only: str) -> int:
+    """Each view through Django's test client in this process: its queries, their time, the costliest
+    query shapes. (SQLite computes rows as they are fetched: its SQL time here is a lower bound.)"""
+    browsers, rows = _in_process(manifest, platform, base)
+    from django.db import connection
+
+    print(f"In process against {_database()}; each view {count} times (cycling its URLs), the last request's "
+          f"queries shown")
+    print(f"{'view':<52}{'status':>7}{'p50 ms':>8}{'queries':>9}{'SQL ms':>8}")
+    for probe in rows:
+        if only and only not in probe.label:
+            continue
         took: list[float] = []
         for i in range(count):
-            path = probe.paths[i % len(probe.paths)]
-            with CaptureQueriesContext(connection) as captured:
+            log = QueryLog()
+            with connection.execute_wrapper(log):
                 started = time.perf_counter()
-                response = browser.get(base + path)
+                response = browsers[probe.who].get(base + probe.paths[i % len(probe.paths)])
                 took.append(time.perf_counter() - started)
-        sql = sorted(((float(q["time"]) * 1000, q["sql"]) for q in captured.captured_queries), reverse=True)
-        slowest = "; ".join(f"{ms:.1f} {text[:90]}" for ms, text in sql[:3])
-        print(f"{probe.label:<52}{response.status_code:>7}{percentile(took, 50) * 1000:>8.1f}"
-              f"{len(sql):>9}{sum(ms for ms, _ in sql):>8.1f}  {slowest}")
+        print(f"{probe.label:<52}{response.status_code:>7}{percentile(took, 50) * 1000:>8.1f}{log.count:>9}"
+              f"{log.seconds * 1000:>8.1f}")
+        print(log.top())
+    return 0
+
+
+def profile(manifest: dict[str, Any], platform: Platform, base: str, count: int, only: str) -> int:
+    """Each view (or those whose label contains `only`) under cProfile in this process."""
+    import cProfile
+    import pstats
+
+    browsers, rows = _in_process(manifest, platform, base)
+    for probe in rows:
+        if only and only not in probe.label:
+            continue
+        browsers[probe.who].get(base + probe.paths[0])  # warm
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for i in range(count):
+            browsers[probe.who].get(base + probe.paths[i % len(probe.paths)])
+        profiler.disable()
+        print(f"=== {probe.label}: {count} requests under cProfile")
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("cumulative").print_stats(r"(frontend|lti_plugin)/", 20)
+        stats.sort_stats("tottime").print_stats(8)
     return 0
 
 
@@ -361,8 +420,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", action="store_true", help="with --setup: generate_district --small")
     parser.add_argument("-n", "--requests", type=int, default=200, help="timed requests per view (default 200)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per view first (default 20)")
+    parser.add_argument("--budget", type=float, default=60.0,
+                        help="seconds per view at most (default 60): a slow view gets fewer samples, n says how many")
     parser.add_argument("--queries", action="store_true",
-                        help="instead: each view in this process, with its query count and SQL time")
+                        help="instead: each view in this process, with its query count, SQL time, costliest queries")
+    parser.add_argument("--profile", action="store_true", help="instead: each view in this process under cProfile")
+    parser.add_argument("--only", default="", help="with --queries/--profile: views whose label contains this")
     args = parser.parse_args(argv)
 
     manifest_path = Path(args.manifest)
@@ -374,8 +437,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     manifest = json.loads(manifest_path.read_text())
     platform = Platform.from_manifest(manifest, manifest_path.parent)
-    if args.queries:
-        return queries(manifest, platform, args.url or "http://127.0.0.1:8000", min(args.requests, 20))
+    if args.queries or args.profile:
+        run_in_process = queries if args.queries else profile
+        return run_in_process(manifest, platform, args.url or "http://127.0.0.1:8000", min(args.requests, 20),
+                              args.only)
     if not args.url and not args.start:
         parser.error("give --url of a running server, or --start")
 
@@ -384,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         launched = {who: platform.launch(browsers[who], base, manifest["people"][who]) for who in browsers}
         rows = probes(manifest, launched)
         for probe in rows:
-            measure(probe, browsers[probe.who], base, args.requests, args.warmup)
+            measure(probe, browsers[probe.who], base, args.requests, args.warmup, args.budget)
         counts = manifest["counts"]
         header = (f"Elevstöd panels against {base} ({_database()}), concurrency 1, {args.requests} timed requests "
                   f"per view after {args.warmup} untimed.\nData set: {counts['pupils']} pupils, "
