@@ -68,6 +68,9 @@ def home(request: HttpRequest, launch_id: object) -> HttpResponse:
         # Links only: the pages themselves ask the policy again, case by case.
         "show_cases": policy.can(actor, "view_case"),
         "show_audit": policy.can(actor, "read_audit_log"),
+        "show_admin": any(policy.can(actor, action) for action in ("grant_staff_roles", "grant_principal",
+                                                                   "map_course_to_unit")),
+        "show_welfare_group": bool(pack.welfare) and pack.welfare.communal_welfare_group_role in actor.roles,
         "show_tasks": bool(actor.roles - {"pupil", "guardian", "it_admin", "organisation_admin"}),
         "show_course": bool(launch.context_id) and bool(actor.roles & {"subject_teacher", "class_teacher"})
         and CourseMapping.objects.filter(deployment_id=launch.deployment_id, context_id=launch.context_id).exists(),
