@@ -18,7 +18,7 @@ from lti_plugin.lti.session import launch_from_session
 from lti_plugin.support import policy
 from lti_plugin.support.actor import Actor
 from lti_plugin.support.audit import record_list
-from lti_plugin.support.models import CourseMapping, Person
+from lti_plugin.support.models import Case, CourseMapping, Person
 from lti_plugin.support.services.people import actor_for_launch
 
 
@@ -78,8 +78,13 @@ def home(request: HttpRequest, launch_id: object) -> HttpResponse:
         "own_cases": list(policy.viewable_cases(actor).select_related("pupil__person", "unit"))
         if actor.roles and actor.roles <= {"pupil", "guardian"} else [],
     }
-    if context["own_cases"]:
-        record_list(actor, context["own_cases"], "support.case")
+    # `fi`: an expert-group member reaches the group's record, not the case file.
+    context["expert_group_cases"] = [case for case in Case.objects.filter(
+        pupil__expert_groups__members=actor.person, unit__organisation=actor.organisation).select_related(
+        "pupil__person").distinct() if policy.can(actor, "read_expert_group_record", case)] \
+        if "expert_group_member" in actor.roles else []
+    if context["own_cases"] or context["expert_group_cases"]:
+        record_list(actor, context["own_cases"] + context["expert_group_cases"], "support.case")
     return render(request, "frontend/home.html", context, status=403 if context["no_access"] else 200)
 
 

@@ -557,4 +557,5 @@ SV = {
     'Plans in force': 'Gällande planer',
     'Follow-ups in the last 90 days': 'Uppföljningar de senaste 90 dagarna',
     'No school unit is named for you.': 'Ingen skolenhet är angiven för dig.',
+    "The expert group for %(pupil)s": "Expertgruppen för %(pupil)s",
 }

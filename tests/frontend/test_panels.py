@@ -6,7 +6,10 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
+from urllib.parse import urlsplit
+
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +26,8 @@ from lti_plugin.support.models import (
     Pupil,
 )
 from lti_plugin.support.services import cases, plans
+
+from tests.lti.platform import INSTRUCTOR
 
 from .conftest import COURSE_7A, PACKS, School
 
@@ -243,3 +248,25 @@ def test_the_caseload_query_is_exactly_the_policy(schools: dict[str, School], db
         listed = set(policy.viewable_cases(actor).values_list("pk", flat=True))
         allowed = {case.pk for case in all_cases if policy.can(actor, "view_case", case)}
         assert listed == allowed, key
+
+
+def test_an_expert_group_member_finds_the_groups_record_from_the_start_page(schools: dict[str, School],
+                                                                             db: None) -> None:
+    school = schools["fi-2025"]
+    member = school["expert_group_member"]
+    assert school.post("expert_group_member", school.case, "convene_expert_group", {}).status_code == 302
+    home = member.get(reverse("frontend:home", args=[member.launch_id]))
+    link = reverse("frontend:expert-group", args=[member.launch_id, school.case.pk])
+    assert link in home.content.decode()
+    assert member.get(link).status_code == 200
+    assert member.get(school.case_url("expert_group_member", school.case)).status_code == 404  # not the file
+
+
+def test_the_panel_speaks_english_when_the_platform_does(schools: dict[str, School], db: None) -> None:
+    school = schools["se"]
+    client = Client()
+    response = school.lms.launch(client, sub="speciallarare", roles=[INSTRUCTOR], context=COURSE_7A,
+                                 name="Special Teacher X", locale="en")
+    launch_id = urlsplit(response["Location"]).path.split("/")[2]
+    page = client.get(reverse("frontend:case", args=[launch_id, school.case.pk])).content.decode()
+    assert "What you may do" in page and "Vad du får göra" not in page
