@@ -80,6 +80,8 @@ def _pending(actor: Actor, case: Case, levels: tuple[str, ...]) -> bool:
     """A decision that would move the case to one of `levels` is presented and not yet taken."""
     from .models import Decision, Submission
 
+    if case.pk is None:  # a case not opened yet (the course panel's pupils) has nothing presented
+        return False
     pack = actor.pack
     for submission in Submission.objects.filter(case=case, kind=Submission.Kind.PRESENTED).order_by("-submitted_at"):
         spec = pack.decisions.get(submission.decision_type)

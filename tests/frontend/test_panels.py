@@ -155,6 +155,7 @@ def test_the_course_panel_lists_the_courses_pupils_not_its_staff_and_raises_a_co
     page = text(teacher.get(url))
     assert "Pupil X" in page  # the pupil launched in the course
     assert "It Admin X" not in page and "Subject Teacher X" not in page and "Guardian X" not in page
+    assert 'hx-target="closest li.pupil"' in page  # a quick action swaps its own row only
     pupil = school["pupil"].person.pupil
     action = reverse("frontend:course-pupil-action", args=[teacher.launch_id, pupil.pk, "raise_concern"])
     response = teacher.client.post(action, {"text": "Trött på morgonen"}, headers=HX)
