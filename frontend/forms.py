@@ -175,6 +175,9 @@ def build(actor: Actor, action: str, *, data: Any = None, initial: dict[str, Any
     fields["form_token"] = forms.UUIDField(widget=forms.HiddenInput, required=False)
     form_class = type("ActionFormClass", (forms.Form,), fields)
     initial = {"form_token": uuid.uuid4(), **(initial or {})}
+    if data is not None and not data.get("form_token"):
+        data = data.copy()  # a form sent back with errors gets a token for its next submit
+        data["form_token"] = str(initial["form_token"])
     key = key or action
     form = form_class(data=data, initial=initial, auto_id=f"{key}-%s")
     if action in TITLES:

@@ -315,6 +315,8 @@ def panel_context(actor: Actor, case: Case, posted: action_forms.ActionForm | No
         "absence": absence_view(actor, case) if how_much == "full" else None,
         "consent": welfare.active_consent(case.pupil) if actor.pack.welfare else None,
         "welfare": actor.pack.welfare is not None,
+        "expert_group": policy.can(actor, "read_expert_group_record", case)
+        and ExpertGroup.objects.filter(pupil=case.pupil).exists(),
         "adaptations": list(case.adaptations.filter(ended_on__isnull=True).order_by("-started_on")[:20])
         if how_much == "full" else [],
     }

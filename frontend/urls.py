@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import cases, panels, views
+from . import admin, cases, panels, views
 
 app_name = "frontend"
 
@@ -21,4 +21,9 @@ urlpatterns = [
     path("<uuid:launch_id>/plans/<int:plan_id>/print/", panels.plan_print, name="plan-print"),
     path("<uuid:launch_id>/decisions/<int:decision_id>/print/", panels.decision_print, name="decision-print"),
     path("<uuid:launch_id>/audit/", cases.audit_log, name="audit"),
+    path("<uuid:launch_id>/staff/", admin.staff, name="staff"),
+    path("<uuid:launch_id>/staff/grant/", admin.staff_grant, name="staff-grant"),
+    path("<uuid:launch_id>/staff/<int:grant_id>/end/", admin.staff_revoke, name="staff-revoke"),
+    path("<uuid:launch_id>/courses/map/", admin.course_map, name="course-map"),
+    path("<uuid:launch_id>/welfare-group/", admin.welfare_group, name="welfare-group"),
 ]

@@ -17,7 +17,8 @@ from lti_plugin.lti.roles import ToolRole, short_names
 from lti_plugin.lti.session import launch_from_session
 from lti_plugin.support import policy
 from lti_plugin.support.actor import Actor
-from lti_plugin.support.models import Person
+from lti_plugin.support.audit import record_list
+from lti_plugin.support.models import Case, CourseMapping, Person
 from lti_plugin.support.services.people import actor_for_launch
 
 
@@ -60,14 +61,30 @@ def home(request: HttpRequest, launch_id: object) -> HttpResponse:
     pack = actor.pack
     names = [pack.roles[role].name.get(launch.locale) for role in sorted(actor.roles) if role in pack.roles]
     context = {
-        "launch": launch,
+        "launch": launch, "launch_id": launch.id,
         "lti_roles": short_names(launch.roles),
         "tool_role": ", ".join(names) or ToolRole(launch.tool_role).label,
         "no_access": not actor.roles,
         # Links only: the pages themselves ask the policy again, case by case.
         "show_cases": policy.can(actor, "view_case"),
         "show_audit": policy.can(actor, "read_audit_log"),
+        "show_admin": any(policy.can(actor, action) for action in ("grant_staff_roles", "grant_principal",
+                                                                   "map_course_to_unit")),
+        "show_welfare_group": bool(pack.welfare) and pack.welfare.communal_welfare_group_role in actor.roles,
+        "show_tasks": bool(actor.roles - {"pupil", "guardian", "it_admin", "organisation_admin"}),
+        "show_course": bool(launch.context_id) and bool(actor.roles & {"subject_teacher", "class_teacher"})
+        and CourseMapping.objects.filter(deployment_id=launch.deployment_id, context_id=launch.context_id).exists(),
+        # A pupil or a guardian goes straight to their own (their child's) support.
+        "own_cases": list(policy.viewable_cases(actor).select_related("pupil__person", "unit"))
+        if actor.roles and actor.roles <= {"pupil", "guardian"} else [],
     }
+    # `fi`: an expert-group member reaches the group's record, not the case file.
+    context["expert_group_cases"] = [case for case in Case.objects.filter(
+        pupil__expert_groups__members=actor.person, unit__organisation=actor.organisation).select_related(
+        "pupil__person").distinct() if policy.can(actor, "read_expert_group_record", case)] \
+        if "expert_group_member" in actor.roles else []
+    if context["own_cases"] or context["expert_group_cases"]:
+        record_list(actor, context["own_cases"] + context["expert_group_cases"], "support.case")
     return render(request, "frontend/home.html", context, status=403 if context["no_access"] else 200)
 
 

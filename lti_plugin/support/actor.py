@@ -23,6 +23,9 @@ class Actor:
     # role is missing here, `units` applies.
     role_units: Mapping[str, frozenset[int]] = field(default_factory=dict)
     classes: frozenset[int] = field(default_factory=frozenset)  # classes the person is class teacher of
+    # The policy's answers that take a query (the pupils one teaches, one's children), kept for the
+    # life of this actor: one request, so a list of many cases asks them once, not once a row.
+    memo: dict = field(default_factory=dict, compare=False, repr=False, hash=False)  # type: ignore[type-arg]
 
     @property
     def pack(self) -> Pack:

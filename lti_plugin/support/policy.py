@@ -33,7 +33,16 @@ def taught_pupils(actor: Actor) -> Q:
 def _taught(actor: Actor, case: Case) -> bool:
     from .models import Pupil
 
-    return Pupil.objects.filter(taught_pupils(actor), pk=case.pupil_id).exists()
+    if "taught" not in actor.memo:
+        actor.memo["taught"] = frozenset(Pupil.objects.filter(taught_pupils(actor)).values_list("pk", flat=True))
+    return case.pupil_id in actor.memo["taught"]
+
+
+def _children(actor: Actor) -> frozenset[int]:
+    if "children" not in actor.memo:
+        actor.memo["children"] = frozenset(GuardianLink.objects.filter(guardian=actor.person)
+                                           .values_list("pupil_id", flat=True))
+    return actor.memo["children"]
 
 
 def _class_or_unit(actor: Actor, role: str, case: Case) -> bool:
@@ -48,7 +57,7 @@ def _in_scope(actor: Actor, role: str, scope: str, case: Case | None) -> bool:
     if scope == "self":
         return case.pupil.person_id == actor.person.pk
     if scope == "own_child":
-        return GuardianLink.objects.filter(guardian=actor.person, pupil_id=case.pupil_id).exists()
+        return case.pupil_id in _children(actor)
     if scope == "organisation":
         return case.unit.organisation_id == actor.organisation.pk
     if scope == "unit":
@@ -71,6 +80,8 @@ def _pending(actor: Actor, case: Case, levels: tuple[str, ...]) -> bool:
     """A decision that would move the case to one of `levels` is presented and not yet taken."""
     from .models import Decision, Submission
 
+    if case.pk is None:  # a case not opened yet (the course panel's pupils) has nothing presented
+        return False
     pack = actor.pack
     for submission in Submission.objects.filter(case=case, kind=Submission.Kind.PRESENTED).order_by("-submitted_at"):
         spec = pack.decisions.get(submission.decision_type)

@@ -17,7 +17,10 @@ CASE_READS = {"frontend:case", "frontend:cases", "frontend:audit", "frontend:exp
               "frontend:tasks", "frontend:archive", "frontend:plan-print", "frontend:decision-print"}
 NO_CASE_DATA = {"frontend:home", "frontend:registrations", "frontend:registration-approve",
                 "frontend:case-action",  # case-action writes: the services audit every change
-                "frontend:course-pupil-action"}
+                "frontend:course-pupil-action",
+                # Administration: staff roles, course mapping, the welfare group's counts (no pupil).
+                "frontend:staff", "frontend:staff-grant", "frontend:staff-revoke", "frontend:course-map",
+                "frontend:welfare-group"}
 
 
 def named_views(patterns: list[Any], namespace: str = "") -> set[str]:

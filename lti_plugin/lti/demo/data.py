@@ -46,7 +46,8 @@ class Person:
 
     def nrps_roles(self) -> list[str]:
         """NRPS as Moodle answers it: short names, and a non-editing teacher listed as Learner."""
-        return ["Instructor"] if self.kind in ("teacher", "principal") else ["Learner"]
+        return ["Instructor"] if self.kind in ("teacher", "principal", "organisation_admin", "education_chief") \
+            else ["Learner"]
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ ORGANISATIONS: tuple[DemoOrganisation, ...] = (
             Person("s-41", "Ivar", "Admin", "it_admin", ("101", "102")),
             # Added for the seeded school (seed.py). Course 101's roster stays as it was.
             Person("s-14", "Kim", "Kurator", "health_team", ("102",)),
-            Person("s-15", "Greta", "Huvudman", "organisation_admin"),
+            # Launches from a course so the administration pages are reachable from the demo page.
+            Person("s-15", "Greta", "Huvudman", "organisation_admin", ("102",)),
             Person("s-16", "Olle", "Rektorsson", "principal", ("103",)),
             Person("s-61", "Hugo", "Låtsasson", "pupil", ("102",)),
             Person("s-62", "Wilma", "Diktén", "pupil", ("102",)),
@@ -116,7 +118,7 @@ ORGANISATIONS: tuple[DemoOrganisation, ...] = (
             # Added for the seeded school (seed.py).
             Person("a-14", "Mira", "Hälsovårdare", "health_team", ("201", "202")),
             Person("a-15", "Karl", "Huvudman", "organisation_admin"),
-            Person("a-16", "Birgitta", "Utbildningschef", "education_chief"),
+            Person("a-16", "Birgitta", "Utbildningschef", "education_chief", ("202",)),
             Person("a-17", "Jonas", "Föreståndarsson", "principal", ("203",)),
             Person("a-18", "Stina", "Klassföreståndare", "teacher", ("202",)),
             Person("a-61", "Ines", "Påhittsdotter", "pupil", ("201",)),

@@ -48,11 +48,15 @@ class Proposal:
     since: date | None  # when it was met by time alone
 
 
-def proposal(case: Case, *, today: date, metrics: dict[str, Any] | None = None) -> Proposal | None:
+_UNSET: Any = object()
+
+
+def proposal(case: Case, *, today: date, metrics: dict[str, Any] | None = None,
+             record: AbsenceRecord | None = _UNSET) -> Proposal | None:
     """The next step and whether its starting point is met: by time since the previous step, and by
     the figures given (absence percent, unreported absences...); a figure not given is not guessed."""
     ladder = ladder_for(case)
-    record = current_record(case)
+    record = current_record(case) if record is _UNSET else record
     step = ladder.next_step(record.step) if record else ladder.step(1)
     if step is None:
         return None
@@ -168,7 +172,7 @@ def record_coordination(*, actor: Actor, record: AbsenceRecord, coordinator: Per
 def follow_up_due_on(record: AbsenceRecord) -> date | None:
     """When the step's next follow-up is due: once within N days of its start, or every N months."""
     rhythm = get_absence_ladder(record.ladder_id).step(record.step).follow_up
-    last = record.follow_ups.order_by("-held_on").first()
+    last = max(record.follow_ups.all(), key=lambda follow_up: follow_up.held_on, default=None)
     if rhythm.every_months:
         return add_months(last.held_on if last else record.started_on, rhythm.every_months)
     if rhythm.due_days is not None and last is None:

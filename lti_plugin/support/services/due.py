@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef, Prefetch, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import policy
 from ..actor import Actor
 from ..errors import RuleBroken
-from ..models import Case, Decision, Hearing, Plan
+from ..models import AbsenceRecord, Case, Decision, Hearing, Measure, Plan, PlanFollowUp
 from ..pack import get_pack
 from ..queries import cases_visible_to
 from .absence import current_record, follow_up_due_on, proposal
@@ -58,8 +58,9 @@ def _plan_items(actor: Actor, case: Case, today: date) -> list[DueItem]:
                 decided_by = adoption_decision(pack, plan)
             except RuleBroken:
                 decided_by = None
-            if decided_by and policy.can(actor, decided_by, case) and Hearing.objects.filter(
-                    plan=plan, pupil_heard=True, guardians_heard=True).exists():
+            heard = plan.heard if hasattr(plan, "heard") else Hearing.objects.filter(
+                plan=plan, pupil_heard=True, guardians_heard=True).exists()
+            if decided_by and policy.can(actor, decided_by, case) and heard:
                 items.append(DueItem("decide_plan", today, case.pk, plan.pk, str(_("Decide on the drafted plan"))))
             continue
         if plan.status != Plan.Status.ACTIVE:
@@ -67,50 +68,61 @@ def _plan_items(actor: Actor, case: Case, today: date) -> list[DueItem]:
         evaluation = getattr(plan, "evaluation", None)
         if document.review_cycle == "single_evaluation":
             if evaluation is not None:
-                if policy.can(actor, "decide_close_plan", case) and not Plan.objects.filter(previous=plan).exists():
+                continued = plan.continued if hasattr(plan, "continued") else \
+                    Plan.objects.filter(previous=plan).exists()
+                if policy.can(actor, "decide_close_plan", case) and not continued:
                     items.append(DueItem("decide_after_evaluation", evaluation.evaluated_on + timedelta(
                         days=DECIDE_WITHIN_DAYS), case.pk, plan.pk,
                         str(_("Decide: continue in a new plan or close"))))
                 continue
-            last = plan.follow_ups.aggregate(last=Max("held_on"))["last"] or _day_in_force(plan)
+            last = _last_follow_up(plan) or _day_in_force(plan)
             if policy.can(actor, "add_follow_up", case):
                 items.append(DueItem("follow_up", last + timedelta(days=FOLLOW_UP_EVERY_DAYS), case.pk, plan.pk,
                                      str(_("Follow up the plan"))))
-            ends = plan.measures.aggregate(end=Max("ends_on"))["end"]
+            ends = plan.measures_end if hasattr(plan, "measures_end") else \
+                plan.measures.aggregate(end=Max("ends_on"))["end"]
             if ends and policy.can(actor, "record_evaluation", case):
                 items.append(DueItem("evaluation", ends, case.pk, plan.pk, str(_("Evaluate the plan"))))
         elif document.review_cycle == "grade_points":
             grade = case.pupil.grade
-            if grade in document.review_grades and not plan.reviews.filter(grade=grade).exists():
+            reviews = list(plan.reviews.all())
+            if grade in document.review_grades and not any(review.grade == grade for review in reviews):
                 if policy.can(actor, "record_review", case):
                     # The end of the current school year (which starts in August).
                     year = today.year + 1 if today.month >= 8 else today.year
                     items.append(DueItem("review", date(year, *REVIEW_DAY), case.pk, plan.pk,
                                          str(_("Review the decision at the end of grade %(grade)s") % {"grade": grade})))
-            review = plan.reviews.order_by("-created_at").first()
+            review = max(reviews, key=lambda review: review.created_at, default=None)
             if review and pack.review_points and policy.can(actor, pack.review_points.decision, case) and not \
                     Decision.objects.filter(plan=plan, decision_type=pack.review_points.decision,
                                             decided_at__gte=review.created_at).exists():
                 items.append(DueItem("decide_review_outcome", review.held_on + timedelta(days=DECIDE_WITHIN_DAYS),
                                      case.pk, plan.pk, str(_("Decide on the outcome of the review"))))
         elif document.review_cycle == "periodic" and document.review_months:
-            last = plan.follow_ups.aggregate(last=Max("held_on"))["last"] or _day_in_force(plan)
+            last = _last_follow_up(plan) or _day_in_force(plan)
             if policy.can(actor, "add_follow_up", case):
                 items.append(DueItem("follow_up", last + timedelta(days=30 * document.review_months), case.pk,
                                      plan.pk, str(_("Review the plan"))))
     return items
 
 
+def _last_follow_up(plan: Plan) -> date | None:
+    if hasattr(plan, "last_follow_up"):
+        return plan.last_follow_up
+    return plan.follow_ups.aggregate(last=Max("held_on"))["last"]
+
+
 def _absence_items(actor: Actor, case: Case, today: date) -> list[DueItem]:
     items: list[DueItem] = []
-    record = current_record(case)
+    record = case.open_steps[0] if hasattr(case, "open_steps") and case.open_steps else \
+        None if hasattr(case, "open_steps") else current_record(case)
     if record is not None and policy.can(actor, "add_absence_follow_up", case):
         due = follow_up_due_on(record)
         if due:
             items.append(DueItem("absence_follow_up", due, case.pk, None,
                                  str(_("Absence ladder step %(step)s: follow-up") % {"step": record.step})))
     if record is not None and policy.can(actor, "start_absence_step", case):
-        proposed = proposal(case, today=today)
+        proposed = proposal(case, today=today, record=record)
         if proposed and proposed.met:
             items.append(DueItem("absence_next_step", proposed.since or today, case.pk, None,
                                  str(_("Absence ladder: step %(step)s's starting point is met")
@@ -123,7 +135,17 @@ def due_for(actor: Actor, *, today: date | None = None) -> list[DueItem]:
     closing decisions after a transfer: everything due for this person, soonest first."""
     today = today or date.today()
     items: list[DueItem] = []
-    cases = cases_visible_to(actor).select_related("pupil", "unit").prefetch_related("plans")
+    # Everything the items need, fetched once for all cases: the count of queries does not grow with them.
+    plans = Plan.objects.select_related("evaluation").annotate(
+        last_follow_up=Subquery(PlanFollowUp.objects.filter(plan=OuterRef("pk")).order_by("-held_on")
+                                .values("held_on")[:1]),
+        measures_end=Subquery(Measure.objects.filter(plan=OuterRef("pk")).order_by("-ends_on").values("ends_on")[:1]),
+        continued=Exists(Plan.objects.filter(previous=OuterRef("pk"))),
+        heard=Exists(Hearing.objects.filter(plan=OuterRef("pk"), pupil_heard=True, guardians_heard=True)),
+    ).prefetch_related("reviews")
+    steps = AbsenceRecord.objects.filter(ended_on__isnull=True).order_by("-step").prefetch_related("follow_ups")
+    cases = cases_visible_to(actor).select_related("pupil", "unit__organisation").prefetch_related(
+        Prefetch("plans", queryset=plans), Prefetch("absence_steps", queryset=steps, to_attr="open_steps"))
     for case in cases:
         items += _plan_items(actor, case, today)
         items += _absence_items(actor, case, today)
