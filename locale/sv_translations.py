@@ -558,4 +558,6 @@ SV = {
     'Follow-ups in the last 90 days': 'Uppföljningar de senaste 90 dagarna',
     'No school unit is named for you.': 'Ingen skolenhet är angiven för dig.',
     "The expert group for %(pupil)s": "Expertgruppen för %(pupil)s",
+    "Your support": "Ditt stöd",
+    "Drafted plan, waiting for a decision": "Upprättad plan som väntar på beslut",
 }
