@@ -106,9 +106,9 @@ def start_server(env: dict[str, str], port: int, log: Path, *, workers: int = 2,
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}:\n{server.log_tail()}")
         try:
-            requests.get(server.base_url + "/lti/jwks/", timeout=1)
+            requests.get(server.base_url + "/lti/jwks/", timeout=5)
             return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a busy machine
             time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"the server did not answer within 30 s:\n{server.log_tail()}")
