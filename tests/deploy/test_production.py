@@ -131,3 +131,30 @@ def test_no_model_change_is_missing_its_migration(db):
         call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
     except SystemExit as exit_:
         pytest.fail(f"makemigrations --check found changes without a migration:\n{out.getvalue()} ({exit_})")
+
+
+BEHIND_PROXY = """
+import django
+django.setup()
+from django.test import Client
+proxy = Client(HTTP_HOST="tool.example.org", HTTP_X_FORWARDED_PROTO="https")  # TLS ended at the proxy
+response = proxy.get("/admin/login/")
+cookie = response.cookies["csrftoken"]
+print("status", response.status_code)
+print("cookie", cookie["secure"], cookie["samesite"])
+response = proxy.get("/")
+print("csp", response.get("Content-Security-Policy"))
+print("hsts", response.get("Strict-Transport-Security"))
+"""
+
+
+def test_behind_the_tls_proxy_cookies_and_framing_follow_the_iframe_rules(tmp_path):
+    env = production_env(tmp_path)
+    assert run(env, "manage.py", "migrate", "-v0").returncode == 0
+    done = run(env, "-c", BEHIND_PROXY)
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(" ", 1) for line in done.stdout.strip().splitlines())
+    assert lines["status"] == "200"  # no redirect: the proxy said the request came over HTTPS
+    assert lines["cookie"] == "True None; Partitioned"  # SameSite=None; Secure; Partitioned (DESIGN.md)
+    assert lines["csp"].startswith("frame-ancestors 'self'")
+    assert lines["hsts"] == "max-age=31536000; includeSubDomains"
