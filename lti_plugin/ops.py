@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable
 
 from django.core.cache import cache
+from django.core.signals import request_finished
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.db.utils import InterfaceError, OperationalError
@@ -43,13 +44,19 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         given = request.META.get("HTTP_X_REQUEST_ID", "")
         rid = given if _SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-        token = request_id.set(rid)
-        try:
-            response = self.get_response(request)
-        finally:
-            request_id.reset(token)
+        # Not reset on the way out: Django logs the response ("Not Found: …") after the middleware has
+        # returned; request_finished clears it once the response is sent.
+        request_id.set(rid)
+        response = self.get_response(request)
         response["X-Request-ID"] = rid
         return response
+
+
+def _clear_request_id(**_: object) -> None:
+    request_id.set("-")
+
+
+request_finished.connect(_clear_request_id, dispatch_uid="elevstod-clear-request-id")
 
 
 # -- probes ----------------------------------------------------------------------------------------

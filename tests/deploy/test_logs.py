@@ -102,3 +102,7 @@ def test_a_launch_and_edit_run_leaves_no_name_number_text_or_token_in_the_logs(a
     assert all(re.fullmatch(r"[0-9a-f]{32}", record["request_id"]) for record in access
                if record["path"] not in ("/healthz", "/readyz"))
     assert any(record.get("logger") == "elevstod.lti" and "refusal" in record["msg"] for record in records)
+    # Django's own line about a response (the 404 above) carries the id of the request it is about.
+    not_found = [record for record in records if record.get("logger") == "django.request"
+                 and record["msg"].startswith("Not Found")]
+    assert not_found and all(re.fullmatch(r"[0-9a-f]{32}", record["request_id"]) for record in not_found)
