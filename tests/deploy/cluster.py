@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -183,17 +183,25 @@ class LaunchResult:
 
 
 def launch_and_edit(base: str, case_ids: list[int], *, person: dict[str, str] = TEACHER,
-                    write: bool = True, keep_browser: bool = False) -> LaunchResult:
-    """A teacher's whole launch through `base` (fresh cookie jar), the case list, a case, and a concern."""
+                    write: bool = True, keep_browser: bool = False, platform: str | None = None) -> LaunchResult:
+    """A teacher's whole launch through `base` (fresh cookie jar), the landing page, a case, and a concern.
+
+    The demo platform's own two steps (its login form and its authorization) go to `platform` when given,
+    with `base`'s Host: in production the LMS is another server, not behind the tool's balancer.
+    """
     result = LaunchResult(ok=False, started=time.monotonic())
     browser = requests.Session()
+    lms, lms_headers = (platform, {"Host": urlsplit(base).netloc}) if platform else (base, {})
     try:
-        action, fields = auto_post_form(browser.get(base + "/demo/start/", params=person, timeout=15))
+        action, fields = auto_post_form(browser.get(lms + "/demo/start/", params=person, headers=lms_headers,
+                                                    timeout=15))
         login = browser.post(urljoin(base, action), data=fields, allow_redirects=False, timeout=15)
         result.login_upstream = login.headers.get("X-Upstream", "")
         if login.status_code != 302:
             raise AssertionError(f"login: HTTP {login.status_code}")
-        action, fields = auto_post_form(browser.get(urljoin(base, login.headers["Location"]), timeout=15))
+        authorize = urlsplit(urljoin(base, login.headers["Location"]))
+        action, fields = auto_post_form(browser.get(f"{lms}{authorize.path}?{authorize.query}", headers=lms_headers,
+                                                    timeout=15))
         result.id_token, result.state = fields.get("id_token", ""), fields.get("state", "")
         launch = browser.post(urljoin(base, action), data=fields, allow_redirects=False, timeout=15)
         result.launch_upstream = launch.headers.get("X-Upstream", "")

@@ -84,17 +84,22 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 process.stop()
 
 
-def run_launches(cluster: Cluster, count: int, *, kill: App | None = None) -> tuple[list[LaunchResult], float]:
-    """`count` launch-and-edit runs, THREADS at a time; with `kill`, SIGKILL it after KILL_AFTER finished."""
+def run_launches(cluster: Cluster, count: int, *, threads: int = THREADS,
+                 kill: App | None = None) -> tuple[list[LaunchResult], float]:
+    """`count` launch-and-edit runs, `threads` at a time; with `kill`, SIGKILL it after KILL_AFTER finished.
+
+    The platform's steps go to instance A directly (the LMS is not behind the tool's balancer); the
+    tool's five requests a launch (login, launch, landing page, case page, concern) go through nginx.
+    """
     done = threading.Semaphore(0)
     killed_at = float("inf")
 
     def one(_: int) -> LaunchResult:
-        result = launch_and_edit(cluster.base, cluster.case_ids)
+        result = launch_and_edit(cluster.base, cluster.case_ids, platform=cluster.a.base_url)
         done.release()
         return result
 
-    with ThreadPoolExecutor(THREADS) as pool:
+    with ThreadPoolExecutor(threads) as pool:
         futures = [pool.submit(one, i) for i in range(count)]
         if kill is not None:
             for _ in range(KILL_AFTER):
@@ -120,12 +125,13 @@ def rows(env: dict[str, str], query: str) -> list[tuple]:
 
 
 def test_launches_through_the_balancer_cross_processes_and_survive_a_killed_instance(cluster, capsys):
-    # 1. Both instances up: every launch succeeds, and logins finish on the other process.
-    before, _ = run_launches(cluster, BEFORE_KILL)
+    # 1. Both instances up, one browser at a time: nginx's round robin alternates the tool's five requests
+    #    a launch between the instances, so every login finishes (launch) on the other process.
+    before, _ = run_launches(cluster, BEFORE_KILL, threads=1)
     with capsys.disabled():
         print("\n" + summary("both instances", before))
     assert [r.error for r in before if not r.ok] == []
-    assert sum(r.crossed for r in before) >= BEFORE_KILL // 4
+    assert sum(r.crossed for r in before) >= BEFORE_KILL - 1
     assert len({r.launch_upstream for r in before}) == 2
 
     # 2. SIGKILL instance B (master and workers) while launches run.
