@@ -14,3 +14,6 @@ urlpatterns = [
 if settings.DEMO_PLATFORM:
     # The built-in demo platform exists only in the embedded default; in production /demo/ is a 404.
     urlpatterns.append(path("demo/", include("lti_plugin.lti.demo.urls")))
+
+# --- Production deploy (issue 13): PostgreSQL or Redis unreachable -> a clean 503 page, not a 500.
+handler500 = "lti_plugin.ops.server_error"
