@@ -23,6 +23,7 @@ class Actor:
     # role is missing here, `units` applies.
     role_units: Mapping[str, frozenset[int]] = field(default_factory=dict)
     classes: frozenset[int] = field(default_factory=frozenset)  # classes the person is class teacher of
+    api_token: str = ""  # the API token's name when acting through one (written to every audit entry)
 
     @property
     def pack(self) -> Pack:
