@@ -94,10 +94,11 @@ class CaseDataListApi(Api, generics.ListAPIView):
 
     def rows(self, actor: Actor, filters: dict[str, Any]) -> QuerySet:
         rows = self.model.objects.filter(**{f"{self.case_path}__in": visible_cases(actor)})
+        case = "" if self.case_path == "pk" else f"{self.case_path}__"
         if "unit" in filters:
-            rows = rows.filter(**{f"{self.case_path}__unit_id": filters["unit"]})
+            rows = rows.filter(**{f"{case}unit_id": filters["unit"]})
         if "level" in filters:
-            rows = rows.filter(**{f"{self.case_path}__level": filters["level"]})
+            rows = rows.filter(**{f"{case}level": filters["level"]})
         if "status" in filters:
             rows = rows.filter(status=filters["status"])
         return rows.distinct().order_by(*self.ordering)
