@@ -69,6 +69,10 @@ class History:
 
 @pytest.fixture
 def history(se: School) -> History:
+    return make_history(se)
+
+
+def make_history(se: School) -> History:
     case = se.case
     special, principal, teacher = se.actor("special_teacher"), se.actor("principal"), se.actor("class_teacher")
     plan = plans.draft_plan(actor=special, case=case, document="action_plan", needs=["Läsförståelse"],
