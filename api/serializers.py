@@ -54,7 +54,18 @@ def IdField(**kwargs):  # type: ignore[no-untyped-def]  # noqa: N802
 
 # -- output --------------------------------------------------------------------------------------
 
-class PupilSerializer(serializers.ModelSerializer):
+class ReadSerializer(serializers.ModelSerializer):
+    """Model data as the API shows it: every field read-only (so the schema is the same on SQLite
+    and PostgreSQL, whose integer ranges differ)."""
+
+    def get_extra_kwargs(self) -> dict:  # type: ignore[type-arg]
+        extra = super().get_extra_kwargs()
+        for name in self.Meta.fields:
+            extra.setdefault(name, {})["read_only"] = True
+        return extra
+
+
+class PupilSerializer(ReadSerializer):
     name = serializers.CharField(source="person.name", read_only=True)
     school_class = serializers.CharField(source="school_class.name", read_only=True, allow_null=True, default=None)
 
@@ -63,7 +74,7 @@ class PupilSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "unit", "school_class", "grade"]
 
 
-class CaseSerializer(serializers.ModelSerializer):
+class CaseSerializer(ReadSerializer):
     pupil_name = serializers.CharField(source="pupil.person.name", read_only=True)
     unit_name = serializers.CharField(source="unit.name", read_only=True)
 
@@ -80,37 +91,37 @@ class CaseDetailSerializer(CaseSerializer):
         fields = [*CaseSerializer.Meta.fields, "allowed_actions"]
 
 
-class NeedSerializer(serializers.ModelSerializer):
+class NeedSerializer(ReadSerializer):
     class Meta:
         model = Need
         fields = ["id", "text", "order"]
 
 
-class MeasureSerializer(serializers.ModelSerializer):
+class MeasureSerializer(ReadSerializer):
     class Meta:
         model = Measure
         fields = ["id", "text", "responsible", "starts_on", "ends_on", "order"]
 
 
-class FollowUpSerializer(serializers.ModelSerializer):
+class FollowUpSerializer(ReadSerializer):
     class Meta:
         model = PlanFollowUp
         fields = ["id", "plan", "text", "held_on", "signed_by", "created_at"]
 
 
-class EvaluationSerializer(serializers.ModelSerializer):
+class EvaluationSerializer(ReadSerializer):
     class Meta:
         model = Evaluation
         fields = ["id", "plan", "text", "evaluated_on", "signed_by", "created_at"]
 
 
-class ReviewSerializer(serializers.ModelSerializer):
+class ReviewSerializer(ReadSerializer):
     class Meta:
         model = Review
         fields = ["id", "plan", "grade", "text", "held_on", "recorded_by", "created_at"]
 
 
-class PlanSerializer(serializers.ModelSerializer):
+class PlanSerializer(ReadSerializer):
     unit = serializers.IntegerField(source="case.unit_id", read_only=True)
     needs = NeedSerializer(many=True, read_only=True)
     measures = MeasureSerializer(many=True, read_only=True)
@@ -131,7 +142,7 @@ class PlanDetailSerializer(PlanSerializer):
         fields = [*PlanSerializer.Meta.fields, "follow_ups", "evaluation", "reviews"]
 
 
-class DecisionSerializer(serializers.ModelSerializer):
+class DecisionSerializer(ReadSerializer):
     class Meta:
         model = Decision
         fields = ["id", "case", "plan", "decision_type", "outcome", "close_reason", "grounds", "decided_by",
@@ -139,26 +150,26 @@ class DecisionSerializer(serializers.ModelSerializer):
                   "appeal_text_en", "hearing", "corrects", "new_plan"]
 
 
-class HearingSerializer(serializers.ModelSerializer):
+class HearingSerializer(ReadSerializer):
     class Meta:
         model = Hearing
         fields = ["id", "case", "plan", "held_on", "held_by", "pupil_heard", "guardians_heard", "summary",
                   "created_at"]
 
 
-class ViewSerializer(serializers.ModelSerializer):
+class ViewSerializer(ReadSerializer):
     class Meta:
         model = View
         fields = ["id", "case", "plan", "whose", "author", "on_behalf_of", "text", "created_at"]
 
 
-class AdaptationFollowUpSerializer(serializers.ModelSerializer):
+class AdaptationFollowUpSerializer(ReadSerializer):
     class Meta:
         model = AdaptationFollowUp
         fields = ["id", "text", "held_on", "signed_by", "created_at"]
 
 
-class AdaptationSerializer(serializers.ModelSerializer):
+class AdaptationSerializer(ReadSerializer):
     follow_ups = AdaptationFollowUpSerializer(many=True, read_only=True)
 
     class Meta:
@@ -167,19 +178,19 @@ class AdaptationSerializer(serializers.ModelSerializer):
                   "created_at", "absence_record", "follow_ups"]
 
 
-class AbsenceCheckSerializer(serializers.ModelSerializer):
+class AbsenceCheckSerializer(ReadSerializer):
     class Meta:
         model = AbsenceCheck
         fields = ["id", "item", "note", "checked_by", "checked_at"]
 
 
-class AbsenceFollowUpSerializer(serializers.ModelSerializer):
+class AbsenceFollowUpSerializer(ReadSerializer):
     class Meta:
         model = AbsenceFollowUp
         fields = ["id", "text", "held_on", "signed_by", "created_at"]
 
 
-class AbsenceRecordSerializer(serializers.ModelSerializer):
+class AbsenceRecordSerializer(ReadSerializer):
     checks = AbsenceCheckSerializer(many=True, read_only=True)
     follow_ups = AbsenceFollowUpSerializer(many=True, read_only=True)
 
@@ -198,7 +209,7 @@ class DueItemSerializer(serializers.Serializer):
     overdue = serializers.BooleanField()
 
 
-class AuditEntrySerializer(serializers.ModelSerializer):
+class AuditEntrySerializer(ReadSerializer):
     object_ids = serializers.ListField(child=serializers.IntegerField())
 
     class Meta:
@@ -207,7 +218,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
                   "launch_id", "context_id", "api_token"]
 
 
-class TokenSerializer(serializers.ModelSerializer):
+class TokenSerializer(ReadSerializer):
     scope = serializers.SerializerMethodField()
     units = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 

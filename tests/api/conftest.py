@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 
 from lti_plugin.support.models import Plan
 from lti_plugin.support.services import decisions, plans
 from lti_plugin.support.services.plans import MeasureInput
 
-from tests.frontend.conftest import School, schools  # noqa: F401 - the schools of the page tests
+from tests.frontend.conftest import School, build_school
 
 LAUNCH_HEADER = "X-Elevstod-Launch"
 
@@ -50,6 +52,30 @@ def with_token(client: Any, secret: str, method: str, path: str, data: Any = Non
     elif data:
         kwargs["data"] = data
     return send(path, **kwargs)
+
+
+PACKS = ("se", "ax")  # se for most; ax for the education chief (no such role in se)
+
+
+@pytest.fixture(scope="module")
+def schools(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, School]]:
+    """The page tests' schools (tests/frontend/conftest.py), two packs of them, built once per module
+    inside a transaction rolled back at its end; every test runs in a savepoint inside it."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            built = {pack: build_school(pack) for pack in PACKS}
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    try:
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
 @pytest.fixture
