@@ -3,9 +3,9 @@ integrations through tokens that a principal or the education chief made through
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +15,6 @@ from django.urls import reverse
 from lti_plugin.support.models import Plan
 from lti_plugin.support.services import decisions, plans
 from lti_plugin.support.services.plans import MeasureInput
-
 from tests.frontend.conftest import School, build_school
 
 LAUNCH_HEADER = "X-Elevstod-Launch"
@@ -110,6 +109,7 @@ def make_history(se: School) -> History:
     plans.add_follow_up(actor=teacher, plan=plan, text="Läser med stöd", held_on=date(2026, 3, 2))
     plans.record_evaluation(actor=teacher, plan=plan, text="Målen nådda", evaluated_on=date(2026, 6, 5))
     draft = decisions.continue_in_new_plan(actor=principal, plan=plan)
-    decisions.decide_close_plan(actor=principal, plan=plan, reason="need_no_longer_remains", grounds="Behovet kvarstår inte")
+    decisions.decide_close_plan(actor=principal, plan=plan, reason="need_no_longer_remains",
+                                grounds="Behovet kvarstår inte")
     plan.refresh_from_db()
     return History(closed=plan, draft=draft)

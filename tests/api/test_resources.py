@@ -145,3 +145,19 @@ class TestTokensOfEachScope:
         entries = with_token(client, secret, "get", url("audit"), {"page_size": 200}).json()["results"]
         assert entries and all(entry["unit"] in (se.other_unit.pk, None) for entry in entries)
         assert se.unit.pk not in {entry["unit"] for entry in entries}
+
+
+@pytest.mark.parametrize("key", ["principal", "class_teacher", "special_teacher", "pupil", "guardian",
+                                 "organisation_admin", "it_admin"])
+def test_another_organisations_ids_are_a_404_and_leak_nothing(schools: dict[str, School], db: None,
+                                                              key: str) -> None:
+    mine, theirs = schools["se"], schools["ax"]
+    secret = theirs.case.pupil.person.name
+    responses = [as_member(mine, key, "get", url("case", theirs.case.pk)),
+                 as_member(mine, key, "post", url("case-action", theirs.case.pk, "raise_concern"), {"text": "Oro"}),
+                 as_member(mine, key, "post", url("case-action", mine.case.pk, "add_follow_up"),
+                           {"adaptation": theirs.adaptation.pk, "text": "x"})]
+    assert [response.status_code for response in responses[:2]] == [404, 404]
+    assert responses[2].status_code in (403, 404)
+    assert all(secret not in response.content.decode() for response in responses)
+    assert not theirs.case.concerns.exists() and not theirs.adaptation.follow_ups.exists()
