@@ -108,7 +108,8 @@ def start_server(env: dict[str, str], port: int, log: Path, *, workers: int = 2,
         try:
             requests.get(server.base_url + "/lti/jwks/", timeout=1)
             return server
-        except requests.ConnectionError:
+        # A worker still booting (Django, the URLconf with the API) may take over a second to answer.
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"the server did not answer within 30 s:\n{server.log_tail()}")
