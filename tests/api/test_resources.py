@@ -7,9 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from lti_plugin.support.models import AuditEntry
+from lti_plugin.support.services import plans
 
 from .conftest import History, School, as_member, make_token, url, with_token
 
@@ -161,3 +164,17 @@ def test_another_organisations_ids_are_a_404_and_leak_nothing(schools: dict[str,
     assert responses[2].status_code in (403, 404)
     assert all(secret not in response.content.decode() for response in responses)
     assert not theirs.case.concerns.exists() and not theirs.adaptation.follow_ups.exists()
+
+
+def test_a_longer_list_takes_no_more_queries(se: School, history: History) -> None:
+    def queries(name: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert as_member(se, "special_teacher", "get", url(name)).status_code == 200
+        return len(captured)
+
+    before = {name: queries(name) for name in ("plans", "adaptations", "archive")}
+    special = se.actor("special_teacher")
+    for need in ("Skrivande", "Matematik", "Engelska"):
+        plans.draft_plan(actor=special, case=se.case, document="action_plan", needs=[need, "Läsning"])
+    assert queries("plans") == before["plans"]
+    assert queries("adaptations") == before["adaptations"] and queries("archive") == before["archive"]
