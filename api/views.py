@@ -125,7 +125,8 @@ def list_api(name: str, model: type[Model], serializer: type[serializers.Seriali
 
 
 CaseListApi = list_api("CaseListApi", Case, s.CaseSerializer, case_path="pk", ordering=("unit__name", "pk"),
-                       related=("pupil__person", "unit"), description="The cases the requester may view (their caseload).")
+                       related=("pupil__person", "unit"),
+                       description="The cases the requester may view (their caseload).")
 PlanListApi = list_api("PlanListApi", Plan, s.PlanSerializer, filters=s.PlanFilterSerializer,
                        ordering=("-created_at", "pk"), related=("case", "needs", "measures"),
                        description="Plans with their needs and measures.")
