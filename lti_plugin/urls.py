@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("lti/", include("lti_plugin.lti.urls")),
     path("app/", include("frontend.urls")),
+    path("api/", include("api.urls")),
 ]
 
 if settings.DEMO_PLATFORM:
