@@ -142,13 +142,19 @@ ACTIONS: dict[str, Callable[[Actor, Case, Any], Any]] = {
 # Steps on a plan that are no matrix action of their own: editing a draft is drafting it; continuing
 # in a new plan after the evaluation is the start of the decision on the new plan.
 PLAN_STEPS: dict[str, Callable[[Actor, Case, Any], Any]] = {
-    "update_draft": lambda a, c, d: plans.update_draft(
-        actor=a, plan=_of_case(Plan, d, "plan", c), expected_version=_int(d, "version"),
-        needs=[n for n in d.getlist("need") if n.strip()],
-        measures=[MeasureInput(text, a.person, _date(d, "starts_on"), _date(d, "ends_on"))
-                  for text in d.getlist("measure") if text.strip()]),
+    "update_draft": lambda a, c, d: _update_draft(a, _of_case(Plan, d, "plan", c), d),
     "continue_in_new_plan": lambda a, c, d: decisions.continue_in_new_plan(actor=a, plan=_of_case(Plan, d, "plan", c)),
 }
+
+
+def _update_draft(actor: Actor, plan: Plan, data: Any) -> Plan:
+    """Edit a draft: a measure kept word for word keeps its responsible person; a new one is the editor's."""
+    responsible = {measure.text: measure.responsible for measure in plan.measures.select_related("responsible")}
+    return plans.update_draft(
+        actor=actor, plan=plan, expected_version=_int(data, "version"),
+        needs=[n for n in data.getlist("need") if n.strip()],
+        measures=[MeasureInput(text, responsible.get(text, actor.person), _date(data, "starts_on"),
+                               _date(data, "ends_on")) for text in data.getlist("measure") if text.strip()])
 
 
 def policy_action(actor: Actor, case: Case, action: str, data: Any) -> str:

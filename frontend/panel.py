@@ -186,9 +186,13 @@ def action_forms_for(actor: Actor, case: Case, plans: list[Plan], actions: set[s
             if document is not None:
                 add(action, choices={"investigation": investigations})
     if draft is not None and policy.can(actor, pack.document(draft.document).draft_action, case):
+        measures = list(draft.measures.all())
         add("update_draft", {"plan": draft.pk, "version": draft.version,
                              "need": "\n".join(n.text for n in draft.needs.all()),
-                             "measure": "\n".join(m.text for m in draft.measures.all())})
+                             "measure": "\n".join(m.text for m in measures),
+                             # The period as it stands (a copy keeps the old plan's until it is changed).
+                             "starts_on": min((m.starts_on for m in measures), default=None) or date.today(),
+                             "ends_on": max((m.ends_on for m in measures), default=None) or date.today()})
     if active is not None and not hasattr(active, "evaluation") and "record_evaluation" in actions \
             and pack.document(active.document).review_cycle == "single_evaluation":
         add("record_evaluation", {"plan": active.pk})
@@ -301,12 +305,15 @@ def panel_context(actor: Actor, case: Case, posted: action_forms.ActionForm | No
     plans = plans_of(case)
     actions = policy.allowed_actions(actor, case, actions_known or list(ACTIONS))
     how_much = extent(actor, case)
-    current = _current(plans, Plan.Status.ACTIVE) or _current(plans, Plan.Status.DRAFT)
+    # The plan in force, and beside it a drafted one (a new plan, or the copy to continue in) that
+    # the principal decides on and the pupil and guardians give their views on.
+    current, draft = _current(plans, Plan.Status.ACTIVE), _current(plans, Plan.Status.DRAFT)
     decisions = list(case.decisions.select_related("decided_by", "plan").order_by("-decided_at"))
     return {
         "case": case, "actor": actor, "language": actor.language, "extent": how_much,
         "level": level_name(actor, case.level),
         "current_plan": current, "current_document": document_name(actor, current.document) if current else "",
+        "draft_plan": draft, "draft_document": document_name(actor, draft.document) if draft else "",
         "archive": [plan for plan in plans if plan.status == Plan.Status.CLOSED],
         "plans": plans,
         "decisions": [(decision, decision_name(actor, decision.decision_type)) for decision in decisions],

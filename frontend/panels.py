@@ -296,7 +296,7 @@ def plan_print(request: HttpRequest, launch_id: object, plan_id: int) -> HttpRes
     _launch, actor = found
     plan = policy.access_plan(actor, plan_id)  # 404 out of scope; the read is logged
     plan = next(p for p in plans_of(plan.case) if p.pk == plan.pk)
-    context = {"plan": plan, "case": plan.case, "language": actor.language,
+    context = {"plan": plan, "case": plan.case, "language": actor.language, "launch_id": launch_id,
                "document": document_name(actor, plan.document), "level": level_name(actor, plan.case.level),
                "decisions": [(d, decision_name(actor, d.decision_type)) for d in plan.decisions.all()]}
     html = render_to_string("frontend/print/plan.html", context, request)
@@ -318,7 +318,7 @@ def decision_print(request: HttpRequest, launch_id: object, decision_id: int) ->
     case = policy.access_case(actor, decision.case_id)
     audit.record_read(actor, decision)
     html = render_to_string("frontend/print/decision.html", {
-        "decision": decision, "case": case, "language": actor.language,
+        "decision": decision, "case": case, "language": actor.language, "launch_id": launch_id,
         "name": decision_name(actor, decision.decision_type)}, request)
     if request.GET.get("format") == "pdf":
         return _pdf(html, request, f"decision-{decision.pk}.pdf")

@@ -61,7 +61,7 @@ def home(request: HttpRequest, launch_id: object) -> HttpResponse:
     pack = actor.pack
     names = [pack.roles[role].name.get(launch.locale) for role in sorted(actor.roles) if role in pack.roles]
     context = {
-        "launch": launch, "launch_id": launch.id,
+        "launch": launch, "launch_id": launch.id, "person_id": actor.person.pk,
         "lti_roles": short_names(launch.roles),
         "tool_role": ", ".join(names) or ToolRole(launch.tool_role).label,
         "no_access": not actor.roles,

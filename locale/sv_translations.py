@@ -558,4 +558,33 @@ SV = {
     'Follow-ups in the last 90 days': 'Uppföljningar de senaste 90 dagarna',
     'No school unit is named for you.': 'Ingen skolenhet är angiven för dig.',
     "The expert group for %(pupil)s": "Expertgruppen för %(pupil)s",
+    "Your support": "Ditt stöd",
+    "Drafted plan, waiting for a decision": "Upprättad plan som väntar på beslut",
+    # --- API ---
+    "The token is unknown, expired or revoked.": "Token är okänd, har gått ut eller har återkallats.",
+    "The person who made this token no longer holds its role.":
+        "Den som skapade token har inte längre den rollen.",
+    "The launch header is not a launch id.": "Rubriken med start-id innehåller inget giltigt start-id.",
+    "Not found.": "Hittades inte.",
+    "Check the fields.": "Kontrollera fälten.",
+    "The request was refused.": "Begäran avvisades.",
+    "read only": "endast läsning",
+    "Choose a date between 1900 and 2199.": "Välj ett datum mellan 1900 och 2199.",
+    "Only a principal or the education chief makes API tokens.":
+        "Bara rektor eller utbildningschefen kan skapa API-token.",
+    "You do not hold that role.": "Du har inte den rollen.",
+    "A token cannot make another token.": "En token kan inte skapa en annan token.",
+    "The name": "Namnet",
+    "A token lives between 1 and %(days)s days.": "En token gäller mellan 1 och %(days)s dagar.",
+    "Choose the school units the token is for.": "Välj vilka skolenheter token gäller för.",
+    "A token reaches only units you are principal of.": "En token når bara enheter där du är rektor.",
+    "The education chief's token is for the whole organisation.":
+        "Utbildningschefens token gäller hela huvudmannen.",
+    "A token with that name already exists.": "Det finns redan en token med det namnet.",
+    "A token cannot revoke a token.": "En token kan inte återkalla en token.",
+    "This token is read-only.": "Den här token får bara läsa.",
+    "Send If-Match with the plan's ETag: it keeps you from overwriting someone else's change.":
+        "Skicka If-Match med planens ETag: det hindrar att du skriver över någon annans ändring.",
+    "No such person in your organisation.": "Personen finns inte hos din huvudman.",
+    "Tokens are managed from the tool, not with a token.": "Token hanteras i verktyget, inte med en token.",
 }

@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our static files: no CDN
     "lti_plugin.support",
     "lti_plugin.lti",
     "lti_plugin.lti.demo",
@@ -185,9 +187,29 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # which X-Frame-Options cannot express; the admin site still gets X-Frame-Options: DENY.
 SILENCED_SYSTEM_CHECKS = ["security.W002"]
 
+# The API (api/): a launch's session (X-Elevstod-Launch names the launch) or an API token; JSON only;
+# every error in one shape; the schema from drf-spectacular, checked against api/openapi.yaml in tests.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.TokenAuthentication", "api.auth.LaunchSessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Elevstöd LTI API",
+    "DESCRIPTION": "Pupil support for school information systems and scripts. Errors are "
+                   '{"code", "message", "fields"} in the requester\'s language.',
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {
@@ -207,3 +229,46 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "elevstod@localhost")
+
+# --- Production deploy and scale-out (issue 13; deploy/README.md) --------------------------------
+# Kept in one block so other changes to this file merge around it.
+
+# Probes first (no host check, no HTTPS redirect: a kubelet calls http://<pod-ip>:8000/readyz), then the
+# request id every later log line carries.
+MIDDLEWARE = ["lti_plugin.ops.ProbeMiddleware", "lti_plugin.ops.RequestIdMiddleware", *MIDDLEWARE]
+
+# Persistent connections, checked before reuse: after a PostgreSQL restart the first request of each
+# worker gets a new connection instead of an error. One connection per gunicorn worker thread.
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DB_CONN_MAX_AGE", "600"))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Fail fast when the server is away: the request gets the 503 page, not a hung worker.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
+if os.environ.get("REDIS_URL"):
+    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 2, "socket_timeout": 2}
+
+# Behind a TLS-terminating proxy (Caddy, an ingress controller) that sets X-Forwarded-Proto and Host.
+USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
+if PRODUCTION and not SECURE_HSTS_PRELOAD:
+    # Preloading puts the whole registrable domain (often a municipality's) on browsers' HTTPS-only
+    # list for good: the domain owner's decision (SECURE_HSTS_PRELOAD=true), not a default. HSTS itself
+    # is on (SECURE_HSTS_SECONDS, subdomains), so `check --deploy` has nothing left to say.
+    SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "security.W021"]
+
+# Structured logs: one JSON object a line with the request id (LOG_FORMAT=json, the production
+# default), nothing personal in them (lti_plugin/logs.py).
+if os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "text") == "json":
+    LOGGING = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "lti_plugin.logs.RequestIdFilter"}},
+        "formatters": {"json": {"()": "lti_plugin.logs.JsonFormatter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json",
+                                 "filters": ["request_id"]}},
+        "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+        "loggers": {
+            "django": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO"), "propagate": False},
+            # SQL with its parameters (pupil data) is never logged, whatever LOG_LEVEL says.
+            "django.db.backends": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        },
+    }

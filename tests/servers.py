@@ -110,7 +110,8 @@ def start_server(env: dict[str, str], port: int, log: Path, *, workers: int = 2,
         try:
             requests.get(server.base_url + "/lti/jwks/", timeout=5)
             return server
-        except requests.RequestException:
+        # A worker still booting (Django, the URLconf with the API) may take over a second to answer.
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"the server did not answer within 60 s:\n{server.log_tail()}")

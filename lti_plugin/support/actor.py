@@ -23,6 +23,7 @@ class Actor:
     # role is missing here, `units` applies.
     role_units: Mapping[str, frozenset[int]] = field(default_factory=dict)
     classes: frozenset[int] = field(default_factory=frozenset)  # classes the person is class teacher of
+    api_token: str = ""  # the API token's name when acting through one (written to every audit entry)
     # The policy's answers that take a query (the pupils one teaches, one's children), kept for the
     # life of this actor: one request, so a list of many cases asks them once, not once a row.
     memo: dict = field(default_factory=dict, compare=False, repr=False, hash=False)  # type: ignore[type-arg]

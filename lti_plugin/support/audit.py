@@ -42,6 +42,7 @@ def _entry(actor: Actor, action: str, object_type: str, ids: list[int], obj: mod
         person=actor.person, role=",".join(sorted(actor.roles)), action=action, object_type=object_type,
         object_ids=ids, unit=_unit_of(obj) if obj is not None else None, pupil=pupil,
         organisation=actor.organisation, launch_id=actor.launch_id, context_id=actor.context_id,
+        api_token=actor.api_token,
     )
 
 

@@ -532,6 +532,7 @@ class AuditEntry(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True, blank=True)
     launch_id = models.UUIDField(null=True, blank=True)
     context_id = models.CharField(max_length=255, blank=True)
+    api_token = models.CharField(max_length=100, blank=True)  # the token's name when the API was used with one
     at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = AppendOnlyQuerySet.as_manager()

@@ -14,13 +14,19 @@ from .conftest import School
 # Every named view of the tool's pages is listed here. A view that reads case data must be in
 # CASE_READS (and is walked below); a new view that is in neither list fails the first test.
 CASE_READS = {"frontend:case", "frontend:cases", "frontend:audit", "frontend:expert-group", "frontend:course",
-              "frontend:tasks", "frontend:archive", "frontend:plan-print", "frontend:decision-print"}
+              "frontend:tasks", "frontend:archive", "frontend:plan-print", "frontend:decision-print",
+              # The API's reads (tests/api/test_audit_walk.py walks each of them).
+              "api:pupils", "api:cases", "api:case", "api:plans", "api:plan", "api:follow-ups", "api:evaluations",
+              "api:decisions", "api:hearings", "api:views", "api:adaptations", "api:absence-records", "api:archive",
+              "api:due", "api:audit"}
 NO_CASE_DATA = {"frontend:home", "frontend:registrations", "frontend:registration-approve",
                 "frontend:case-action",  # case-action writes: the services audit every change
                 "frontend:course-pupil-action",
                 # Administration: staff roles, course mapping, the welfare group's counts (no pupil).
                 "frontend:staff", "frontend:staff-grant", "frontend:staff-revoke", "frontend:course-map",
-                "frontend:welfare-group"}
+                "frontend:welfare-group",
+                "api:case-action",  # the same door as frontend:case-action
+                "api:schema", "api:docs", "api:redoc", "api:tokens", "api:token-revoke"}
 
 
 def named_views(patterns: list[Any], namespace: str = "") -> set[str]:

@@ -80,6 +80,9 @@ def test_the_support_journey_through_the_case_panel(schools: dict[str, School], 
     assert copy.previous_id == active.pk
     edit_form = text(school.view("special_teacher", case))
     assert "Inläst läromedel\nLugn plats vid prov" in edit_form  # the copy shows the old measures, to edit
+    assert 'value="2026-01-12"' in edit_form and 'value="2026-06-05"' in edit_form  # and their period
+    deciding = text(school.view("principal", case))  # the principal sees the copy she decides on
+    assert 'data-testid="draft-measures"' in deciding and 'data-testid="measures"' in deciding
     assert post(school, "special_teacher", "update_draft", {
         "plan": copy.pk, "version": copy.version, "need": "Läsförståelse", "measure": "Inläst läromedel\nLäsgrupp",
         "starts_on": "2026-08-20", "ends_on": "2026-12-18"}).status_code == 302
