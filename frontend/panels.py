@@ -46,6 +46,7 @@ from .panel import decision_name, document_name, level_name, plans_of
 from .views import _launch_or_refusal, _refuse, actor_for
 
 PAGE_SIZE = 50
+TASKS_PAGE_SIZE = 100
 SOON_DAYS = 14
 SORTS = {"name": ("pupil__person__name", "pk"), "-name": ("-pupil__person__name", "-pk"),
          "level": ("level", "pupil__person__name", "pk"), "unit": ("unit__name", "pupil__person__name", "pk"),
@@ -251,11 +252,14 @@ def tasks(request: HttpRequest, launch_id: object) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     _launch, actor = found
-    items = due_for(actor)
-    shown = list(Case.objects.filter(pk__in={item.case_id for item in items}).select_related("pupil__person"))
+    # Soonest first, a page at a time: the overdue and the next due on the first page.
+    page = Paginator(due_for(actor), TASKS_PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = list(Case.objects.filter(pk__in={item.case_id for item in page.object_list})
+                 .select_related("pupil__person"))
     record_list(actor, shown, "support.case")
     names = {case.pk: case.pupil.person.name for case in shown}
-    return render(request, "frontend/tasks.html", {"launch_id": launch_id, "items": items, "names": names,
+    rows = [(item, names.get(item.case_id, "")) for item in page.object_list]
+    return render(request, "frontend/tasks.html", {"launch_id": launch_id, "rows": rows, "page": page,
                                                    "today": date.today()})
 
 

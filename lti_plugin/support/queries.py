@@ -11,8 +11,7 @@ from .policy import UNIT_ROLES
 
 def cases_visible_to(actor: Actor) -> QuerySet[Case]:
     """Every case the actor's roles could reach; policy.can(actor, "view_case", case) decides each."""
-    from .models import Pupil
-    from .policy import taught_pupils
+    from .policy import taught_pupil_ids
 
     reach = Q(pk__in=[])
     for role in actor.roles & UNIT_ROLES:
@@ -21,7 +20,7 @@ def cases_visible_to(actor: Actor) -> QuerySet[Case]:
         if role != "subject_teacher" or role not in actor.role_units:
             reach |= Q(unit_id__in=actor.role_units.get(role, actor.units))
     if actor.roles & {"class_teacher", "subject_teacher"}:
-        reach |= Q(pupil__in=Pupil.objects.filter(taught_pupils(actor)))
+        reach |= Q(pupil_id__in=taught_pupil_ids(actor))
     if "education_chief" in actor.roles:
         reach |= Q(unit__organisation=actor.organisation)
     if "pupil" in actor.roles:

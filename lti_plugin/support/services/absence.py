@@ -172,9 +172,12 @@ def record_coordination(*, actor: Actor, record: AbsenceRecord, coordinator: Per
 def follow_up_due_on(record: AbsenceRecord) -> date | None:
     """When the step's next follow-up is due: once within N days of its start, or every N months."""
     rhythm = get_absence_ladder(record.ladder_id).step(record.step).follow_up
-    last = max(record.follow_ups.all(), key=lambda follow_up: follow_up.held_on, default=None)
+    if hasattr(record, "last_follow_up"):  # annotated by a list (services.due): no rows fetched
+        last = record.last_follow_up
+    else:
+        last = record.follow_ups.order_by("-held_on").values_list("held_on", flat=True).first()
     if rhythm.every_months:
-        return add_months(last.held_on if last else record.started_on, rhythm.every_months)
+        return add_months(last or record.started_on, rhythm.every_months)
     if rhythm.due_days is not None and last is None:
         return record.started_on + timedelta(days=rhythm.due_days)
     return None

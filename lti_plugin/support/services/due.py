@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import policy
 from ..actor import Actor
 from ..errors import RuleBroken
-from ..models import AbsenceRecord, Case, Decision, Hearing, Measure, Plan, PlanFollowUp
+from ..models import AbsenceFollowUp, AbsenceRecord, Case, Decision, Hearing, Measure, Plan, PlanFollowUp
 from ..pack import get_pack
 from ..queries import cases_visible_to
 from .absence import current_record, follow_up_due_on, proposal
@@ -143,7 +143,9 @@ def due_for(actor: Actor, *, today: date | None = None) -> list[DueItem]:
         continued=Exists(Plan.objects.filter(previous=OuterRef("pk"))),
         heard=Exists(Hearing.objects.filter(plan=OuterRef("pk"), pupil_heard=True, guardians_heard=True)),
     ).prefetch_related("reviews")
-    steps = AbsenceRecord.objects.filter(ended_on__isnull=True).order_by("-step").prefetch_related("follow_ups")
+    steps = AbsenceRecord.objects.filter(ended_on__isnull=True).order_by("-step").annotate(
+        last_follow_up=Subquery(AbsenceFollowUp.objects.filter(record=OuterRef("pk")).order_by("-held_on")
+                                .values("held_on")[:1]))
     cases = cases_visible_to(actor).select_related("pupil", "unit__organisation").prefetch_related(
         Prefetch("plans", queryset=plans), Prefetch("absence_steps", queryset=steps, to_attr="open_steps"))
     for case in cases:
