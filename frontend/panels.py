@@ -16,6 +16,7 @@ from django.db.models import DateField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -140,25 +141,33 @@ def course_pupils(launch: Any) -> QuerySet[Pupil]:
     return Pupil.objects.filter(person_id__in=learners).select_related("person").order_by("person__name", "pk")
 
 
-def _row(actor: Actor, pupil: Pupil, case: Case | None, unit: SchoolUnit) -> dict[str, Any]:
-    """One pupil on the course panel: the badge, what is due, and the inline forms the policy allows."""
+def _quick_form(actor: Actor, pupil: Pupil, case: Case | None, action: str, data: Any = None
+                ) -> action_forms.ActionForm:
+    """One quick form of a pupil's row (a follow-up here is of one of the pupil's open adaptations)."""
+    form_action = "add_adaptation_follow_up" if action == "add_follow_up" else action
+    choices = {"adaptation": [(str(a.pk), a.description[:60]) for a in case.adaptations.all() if a.ended_on is None]
+               } if case and action == "add_follow_up" else None
+    return action_forms.build(actor, form_action, data=data, choices=choices, key=f"p{pupil.pk}-{action}")
+
+
+def _row(actor: Actor, pupil: Pupil, case: Case | None, unit: SchoolUnit,
+         posted: action_forms.ActionForm | None = None) -> dict[str, Any]:
+    """One pupil on the course panel: the badge, what is due, and the quick actions the policy allows.
+    Their forms load when opened (htmx), so a class of thirty renders thirty rows, not ninety forms."""
     probe = case or Case(pupil=pupil, unit=unit, level=actor.pack.levels[0].key)
     allowed = policy.allowed_actions(actor, probe, list(COURSE_ACTIONS))
-    adaptations = [a for a in (case.adaptations.all() if case else []) if a.ended_on is None]
-    forms = []
+    has_adaptation = bool(case) and any(a.ended_on is None for a in case.adaptations.all())
+    quick = []
     for action in COURSE_ACTIONS:
-        if action not in allowed:
+        if action not in allowed or (action == "add_follow_up" and not has_adaptation):
             continue
-        if action == "add_follow_up":
-            if adaptations:
-                forms.append(action_forms.build(actor, "add_adaptation_follow_up", key=f"p{pupil.pk}-follow-up",
-                                                choices={"adaptation": [(str(a.pk), a.description[:60])
-                                                                        for a in adaptations]}))
-            continue
-        forms.append(action_forms.build(actor, action, key=f"p{pupil.pk}-{action}"))
+        form_action = "add_adaptation_follow_up" if action == "add_follow_up" else action
+        key = f"p{pupil.pk}-{action}"
+        quick.append({"action": action, "key": key, "title": str(action_forms.TITLES[form_action]),
+                      "posted": posted if posted is not None and posted.key == key else None})
     due_on = _due_on(case) if case else None
     return {"pupil": pupil, "case": case, "level": level_name(actor, case.level) if case else "",
-            "due_on": due_on, "overdue": bool(due_on and due_on < date.today()), "forms": forms,
+            "due_on": due_on, "overdue": bool(due_on and due_on < date.today()), "quick": quick,
             "may_view": case is not None and policy.can(actor, "view_case", case)}
 
 
@@ -208,11 +217,7 @@ def course_pupil_action(request: HttpRequest, launch_id: object, pupil_id: int, 
     probe = case or Case(pupil=pupil, unit=unit, level=actor.pack.levels[0].key)
     if not policy.can(actor, action, probe):
         return _refuse(request, _("Your role may not do this here."), 403)
-    form_action = "add_adaptation_follow_up" if action == "add_follow_up" else action
-    choices = {"adaptation": [(str(a.pk), a.description[:60]) for a in case.adaptations.filter(ended_on__isnull=True)]
-               } if case and action == "add_follow_up" else None
-    form = action_forms.build(actor, form_action, data=request.POST, choices=choices,
-                              key=request.POST.get("_form", f"p{pupil.pk}-{action}"))
+    form = _quick_form(actor, pupil, case, action, data=request.POST)
     status = 200
     if form.form.is_valid():
         try:
@@ -229,17 +234,43 @@ def course_pupil_action(request: HttpRequest, launch_id: object, pupil_id: int, 
     else:
         status = 422
     if not request.htmx:
-        if status != 200:
-            return _refuse(request, "; ".join(str(e) for errors in form.form.errors.values() for e in errors), status)
+        if status != 200:  # without JavaScript: the form's own page, with the errors by the fields
+            return render(request, "frontend/course/form.html", {
+                "item": form, "launch_id": launch_id, "pupil": pupil, "target": "closest li.pupil",
+                "title": _title or launch.context_title,
+                "action_url": reverse("frontend:course-pupil-action", args=[launch_id, pupil.pk, action])},
+                status=status)
         return redirect("frontend:course", launch_id=launch_id)
     case = with_follow_up_due(Case.objects.filter(pupil=pupil, unit=unit)).prefetch_related("adaptations").first()
-    row = _row(actor, pupil, case, unit)
     if status != 200:
-        row["forms"] = [form if existing.key == form.key else existing for existing in row["forms"]]
         form.open = True
+    row = _row(actor, pupil, case, unit, posted=form if status != 200 else None)
     html = render_to_string("frontend/course/_row.html", {"row": row, "launch_id": launch_id,
                                                           "saved": _("Saved.") if status == 200 else ""}, request)
     return HttpResponse(html, status=status)
+
+
+@require_GET
+def course_pupil_form(request: HttpRequest, launch_id: object, pupil_id: int, action: str) -> HttpResponse:
+    """A quick form of a pupil's row, as it is opened: the form alone for htmx, a page without JavaScript."""
+    found = _launched(request, launch_id)
+    if isinstance(found, HttpResponse):
+        return found
+    launch, actor = found
+    unit, title = _course(launch)
+    if action not in COURSE_ACTIONS or unit is None:
+        raise Http404
+    pupil = course_pupils(launch).filter(pk=pupil_id).first()
+    if pupil is None:
+        raise Http404
+    case = Case.objects.filter(pupil=pupil, unit=unit).prefetch_related("adaptations").first()
+    if not policy.can(actor, action, case or Case(pupil=pupil, unit=unit, level=actor.pack.levels[0].key)):
+        return _refuse(request, _("Your role may not do this here."), 403)
+    context = {"item": _quick_form(actor, pupil, case, action), "launch_id": launch_id, "pupil": pupil,
+               "target": "closest li.pupil", "title": title or launch.context_title,
+               "action_url": reverse("frontend:course-pupil-action", args=[launch_id, pupil.pk, action])}
+    template = "frontend/cases/_form_inner.html" if request.htmx else "frontend/course/form.html"
+    return render(request, template, context)
 
 
 # --- my tasks, the archive, print ------------------------------------------------------------------

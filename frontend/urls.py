@@ -12,6 +12,8 @@ urlpatterns = [
     path("<uuid:launch_id>/course/", panels.course_panel, name="course"),
     path("<uuid:launch_id>/course/pupils/<int:pupil_id>/<str:action>/", panels.course_pupil_action,
          name="course-pupil-action"),
+    path("<uuid:launch_id>/course/pupils/<int:pupil_id>/<str:action>/form/", panels.course_pupil_form,
+         name="course-pupil-form"),
     path("<uuid:launch_id>/tasks/", panels.tasks, name="tasks"),
     path("<uuid:launch_id>/cases/", panels.case_list, name="cases"),
     path("<uuid:launch_id>/cases/<int:case_id>/", cases.case_detail, name="case"),

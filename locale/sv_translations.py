@@ -587,4 +587,6 @@ SV = {
         "Skicka If-Match med planens ETag: det hindrar att du skriver över någon annans ändring.",
     "No such person in your organisation.": "Personen finns inte hos din huvudman.",
     "Tokens are managed from the tool, not with a token.": "Token hanteras i verktyget, inte med en token.",
+    "Open the form": "Öppna formuläret",
+    "Back to the course": "Tillbaka till kursen",
 }

@@ -22,6 +22,7 @@ CASE_READS = {"frontend:case", "frontend:cases", "frontend:audit", "frontend:exp
 NO_CASE_DATA = {"frontend:home", "frontend:registrations", "frontend:registration-approve",
                 "frontend:case-action",  # case-action writes: the services audit every change
                 "frontend:course-pupil-action",
+                "frontend:course-pupil-form",  # an empty form and the pupil's name, as on the course panel
                 # Administration: staff roles, course mapping, the welfare group's counts (no pupil).
                 "frontend:staff", "frontend:staff-grant", "frontend:staff-revoke", "frontend:course-map",
                 "frontend:welfare-group",

@@ -41,7 +41,7 @@ def demo_launch(client: Client, org: str, course: str, person: str) -> str:
     return urlsplit(launch["Location"]).path
 
 
-def walk(client: Client, start: str, limit: int = 40) -> set[str]:
+def walk(client: Client, start: str, limit: int = 80) -> set[str]:
     """Follow the tool's links breadth first; each must answer 200; the URL names reached."""
     seen, queue, names = {start}, [start], set()
     while queue and len(seen) <= limit:

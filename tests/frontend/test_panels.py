@@ -158,8 +158,13 @@ def test_the_course_panel_lists_the_courses_pupils_not_its_staff_and_raises_a_co
     page = text(teacher.get(url))
     assert "Pupil X" in page  # the pupil launched in the course
     assert "It Admin X" not in page and "Subject Teacher X" not in page and "Guardian X" not in page
-    assert 'hx-target="closest li.pupil"' in page  # a quick action swaps its own row only
     pupil = school["pupil"].person.pupil
+    form_url = reverse("frontend:course-pupil-form", args=[teacher.launch_id, pupil.pk, "raise_concern"])
+    assert f'hx-get="{form_url}"' in page  # the form loads when opened
+    loaded = teacher.client.get(form_url, headers=HX)
+    assert loaded.status_code == 200 and "<html" not in text(loaded)
+    assert 'hx-target="closest li.pupil"' in text(loaded)  # a quick action swaps its own row only
+    assert "<html" in text(teacher.get(form_url))  # without JavaScript, a page of its own
     action = reverse("frontend:course-pupil-action", args=[teacher.launch_id, pupil.pk, "raise_concern"])
     response = teacher.client.post(action, {"text": "Trött på morgonen"}, headers=HX)
     assert response.status_code == 200

@@ -685,6 +685,14 @@ def _world(registration: Registration, org: data.DemoOrganisation, today: dt.dat
     for class_spec in spec.classes:
         _grant(people[class_spec.class_teacher], "class_teacher", organisation, unit=units[class_spec.unit],
                school_class=classes[class_spec.name], granted_by=people[spec.units[class_spec.unit].principal])
+    # The courses' rosters as the demo's NRPS lists them, so a course panel has its pupils before the
+    # first roster fetch (a launch refreshes them from the demo platform after that).
+    from lti_plugin.support.services.people import sync_roster
+
+    for course in org.courses:
+        sync_roster(deployment=deployment, issuer=registration.issuer, context_id=course.id, members=[
+            {"status": "Active", "roles": p.nrps_roles(), "user_id": p.sub, "name": p.name}
+            for p in data.course_members(course.id)])
     return World(org=org, spec=spec, organisation=organisation, units=units, classes=classes, people=people,
                  pupils=pupils, today=today)
 
