@@ -16,6 +16,7 @@ import uuid
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -204,7 +205,25 @@ def case_detail(request: HttpRequest, launch_id: object, case_id: int) -> HttpRe
     if isinstance(actor, HttpResponse):
         return actor
     case = policy.access_case(actor, case_id)  # 404 out of scope; the read is logged
-    return render(request, "frontend/cases/detail.html", {"launch_id": launch_id, **panel_context(actor, case)})
+    context = panel_context(actor, case, whole_timeline=request.GET.get("timeline") == "all")
+    return render(request, "frontend/cases/detail.html", {"launch_id": launch_id, **context})
+
+
+@require_GET
+def case_form(request: HttpRequest, launch_id: object, case_id: int, key: str) -> HttpResponse:
+    """One form of the case panel, as it is opened: the form alone for htmx, a page without JavaScript."""
+    actor = _actor(request, launch_id)
+    if isinstance(actor, HttpResponse):
+        return actor
+    case = policy.access_case(actor, case_id)  # the form names the case's objects: a read, logged
+    forms = action_forms_for(actor, case, plans_of(case), policy.allowed_actions(actor, case, list(ACTIONS)))
+    item = next((form for form in forms if form.key == key), None)
+    if item is None:
+        raise Http404
+    context = {"item": item, "case": case, "launch_id": launch_id, "target": "#case-panel",
+               "action_url": reverse("frontend:case-action", args=[launch_id, case.pk, item.door])}
+    return render(request, "frontend/cases/_form_inner.html" if request.htmx else "frontend/cases/form.html",
+                  context)
 
 
 def _expanded(data: QueryDict) -> QueryDict:

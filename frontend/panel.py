@@ -297,8 +297,11 @@ def absence_view(actor: Actor, case: Case) -> AbsenceView | None:
                        proposed_met=bool(proposed and proposed.met))
 
 
+TIMELINE_SHOWN = 30  # the latest entries; the whole timeline on request
+
+
 def panel_context(actor: Actor, case: Case, posted: action_forms.ActionForm | None = None,
-                  actions_known: list[str] | None = None) -> dict[str, Any]:
+                  actions_known: list[str] | None = None, whole_timeline: bool = False) -> dict[str, Any]:
     """Everything the case panel renders; `posted` is a form that came back with errors."""
     from .cases import ACTIONS
 
@@ -309,6 +312,7 @@ def panel_context(actor: Actor, case: Case, posted: action_forms.ActionForm | No
     # the principal decides on and the pupil and guardians give their views on.
     current, draft = _current(plans, Plan.Status.ACTIVE), _current(plans, Plan.Status.DRAFT)
     decisions = list(case.decisions.select_related("decided_by", "plan").order_by("-decided_at"))
+    events = timeline(actor, case, plans) if how_much == "full" else []
     return {
         "case": case, "actor": actor, "language": actor.language, "extent": how_much,
         "level": level_name(actor, case.level),
@@ -317,7 +321,8 @@ def panel_context(actor: Actor, case: Case, posted: action_forms.ActionForm | No
         "archive": [plan for plan in plans if plan.status == Plan.Status.CLOSED],
         "plans": plans,
         "decisions": [(decision, decision_name(actor, decision.decision_type)) for decision in decisions],
-        "timeline": timeline(actor, case, plans) if how_much == "full" else [],
+        "timeline": events if whole_timeline else events[:TIMELINE_SHOWN],
+        "timeline_more": not whole_timeline and len(events) > TIMELINE_SHOWN,
         "forms": action_forms_for(actor, case, plans, actions, posted),
         "absence": absence_view(actor, case) if how_much == "full" else None,
         "consent": welfare.active_consent(case.pupil) if actor.pack.welfare else None,

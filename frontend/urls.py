@@ -19,6 +19,7 @@ urlpatterns = [
     path("<uuid:launch_id>/cases/<int:case_id>/", cases.case_detail, name="case"),
     path("<uuid:launch_id>/cases/<int:case_id>/archive/", panels.archive, name="archive"),
     path("<uuid:launch_id>/cases/<int:case_id>/expert-group/", cases.expert_group_record, name="expert-group"),
+    path("<uuid:launch_id>/cases/<int:case_id>/forms/<str:key>/", cases.case_form, name="case-form"),
     path("<uuid:launch_id>/cases/<int:case_id>/<str:action>/", cases.case_action, name="case-action"),
     path("<uuid:launch_id>/plans/<int:plan_id>/print/", panels.plan_print, name="plan-print"),
     path("<uuid:launch_id>/decisions/<int:decision_id>/print/", panels.decision_print, name="decision-print"),

@@ -589,4 +589,6 @@ SV = {
     "Tokens are managed from the tool, not with a token.": "Token hanteras i verktyget, inte med en token.",
     "Open the form": "Öppna formuläret",
     "Back to the course": "Tillbaka till kursen",
+    "The latest %(shown)s entries.": "De senaste %(shown)s posterna.",
+    "Show the whole timeline": "Visa hela tidslinjen",
 }

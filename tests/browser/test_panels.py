@@ -178,6 +178,7 @@ def test_the_whole_support_journey(people) -> None:
     summary.focus()
     maria.page.keyboard.press("Enter")
     expect(maria.frame.locator("#form-add_own_view")).to_have_attribute("open", "")
+    expect(maria.frame.locator("#form-add_own_view textarea")).to_be_visible()  # the form loads as it opens
     maria.page.keyboard.press("Tab")
     assert maria.tool.evaluate("document.activeElement.name") == "text"
     maria.page.keyboard.type("Bra plan, vi hjälper till hemma.")
@@ -222,8 +223,8 @@ def test_the_whole_support_journey(people) -> None:
     form.get_by_label("Measures (one a line)").fill("Inläst läromedel\nLäsgrupp")
     submit(form)
     expect(sara.frame.locator("#case-panel [role=status]")).to_have_text(SAVED)
-    # The panel's plan is still the one in force until the copy is decided: the copy is in its form.
-    expect(sara.frame.locator("#update_draft-measure")).to_have_value("Inläst läromedel\nLäsgrupp")
+    # The copy is shown beside the plan in force until it is decided.
+    expect(sara.frame.get_by_test_id("draft-measures")).to_contain_text("Läsgrupp")
 
     # The principal hears and decides the new plan, and later closes it with a reason.
     petra.case_of(STELLA)

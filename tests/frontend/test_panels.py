@@ -78,7 +78,10 @@ def test_the_support_journey_through_the_case_panel(schools: dict[str, School], 
     assert post(school, "principal", "continue_in_new_plan", {"plan": active.pk}).status_code == 302
     copy = plan_of(case, Plan.Status.DRAFT)
     assert copy.previous_id == active.pk
-    edit_form = text(school.view("special_teacher", case))
+    assert 'id="form-update_draft"' in text(school.view("special_teacher", case))
+    special = school["special_teacher"]
+    edit_form = text(special.client.get(reverse("frontend:case-form", args=[special.launch_id, case.pk,
+                                                                             "update_draft"]), headers=HX))
     assert "Inläst läromedel\nLugn plats vid prov" in edit_form  # the copy shows the old measures, to edit
     assert 'value="2026-01-12"' in edit_form and 'value="2026-06-05"' in edit_form  # and their period
     deciding = text(school.view("principal", case))  # the principal sees the copy she decides on
@@ -114,6 +117,21 @@ def test_a_form_with_an_error_comes_back_with_the_error_by_the_field_and_writes_
     assert abs(field - error) < 400 and 'aria-describedby="raise_concern-text_error"' in page
     assert '<details class="action" open id="form-raise_concern">' in page  # the form stays open
     assert Concern.objects.count() == before
+
+
+def test_a_case_form_loads_when_opened_and_names_only_this_cases_objects(schools: dict[str, School],
+                                                                         db: None) -> None:
+    school = schools["se"]
+    special = school["special_teacher"]
+    url = reverse("frontend:case-form", args=[special.launch_id, school.case.pk, "add_adaptation_follow_up"])
+    loaded = special.client.get(url, headers=HX)
+    assert loaded.status_code == 200 and "Förlängd skrivtid" in text(loaded) and "Bildstöd" not in text(loaded)
+    assert "<html" in text(special.get(url))  # without JavaScript, a page of its own
+    assert special.get(reverse("frontend:case-form", args=[special.launch_id, school.case.pk, "nonsense"])
+                       ).status_code == 404
+    outsider = school["outsider_principal"]
+    assert outsider.get(reverse("frontend:case-form", args=[outsider.launch_id, school.case.pk, "raise_concern"])
+                        ).status_code == 404
 
 
 def test_a_double_submit_creates_nothing_twice(schools: dict[str, School], db: None) -> None:
