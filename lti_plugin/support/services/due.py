@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Exists, Max, OuterRef, Prefetch, Subquery
+from django.db.models import Exists, Max, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import policy
 from ..actor import Actor
 from ..errors import RuleBroken
-from ..models import AbsenceFollowUp, AbsenceRecord, Case, Decision, Hearing, Measure, Plan, PlanFollowUp
+from ..models import (
+    AbsenceFollowUp,
+    AbsenceRecord,
+    Case,
+    Decision,
+    Hearing,
+    Measure,
+    Plan,
+    PlanFollowUp,
+    Review,
+    SchoolUnit,
+)
 from ..pack import get_pack
 from ..queries import cases_visible_to
 from .absence import current_record, follow_up_due_on, proposal
@@ -41,10 +53,10 @@ def _day_in_force(plan: Plan) -> date:
     return timezone.localdate(plan.activated_at or plan.created_at)
 
 
-def _plan_items(actor: Actor, case: Case, today: date) -> list[DueItem]:
+def _plan_items(actor: Actor, case: Case, today: date, plans: list[Plan] | None = None) -> list[DueItem]:
     items: list[DueItem] = []
     pack = get_pack(case.pack_id)
-    for plan in case.plans.all():
+    for plan in case.plans.all() if plans is None else plans:
         document = pack.document(plan.document)
         if plan.status == Plan.Status.ACTIVE and case.pupil.unit_id != case.unit_id:
             # The pupil has left the unit: its principal decides on closing (never an automatic close).
@@ -85,7 +97,7 @@ def _plan_items(actor: Actor, case: Case, today: date) -> list[DueItem]:
                 items.append(DueItem("evaluation", ends, case.pk, plan.pk, str(_("Evaluate the plan"))))
         elif document.review_cycle == "grade_points":
             grade = case.pupil.grade
-            reviews = list(plan.reviews.all())
+            reviews = plan.fetched_reviews if hasattr(plan, "fetched_reviews") else list(plan.reviews.all())
             if grade in document.review_grades and not any(review.grade == grade for review in reviews):
                 if policy.can(actor, "record_review", case):
                     # The end of the current school year (which starts in August).
@@ -135,20 +147,38 @@ def due_for(actor: Actor, *, today: date | None = None) -> list[DueItem]:
     closing decisions after a transfer: everything due for this person, soonest first."""
     today = today or date.today()
     items: list[DueItem] = []
-    # Everything the items need, fetched once for all cases: the count of queries does not grow with them.
-    plans = Plan.objects.select_related("evaluation").annotate(
-        last_follow_up=Subquery(PlanFollowUp.objects.filter(plan=OuterRef("pk")).order_by("-held_on")
-                                .values("held_on")[:1]),
-        measures_end=Subquery(Measure.objects.filter(plan=OuterRef("pk")).order_by("-ends_on").values("ends_on")[:1]),
-        continued=Exists(Plan.objects.filter(previous=OuterRef("pk"))),
-        heard=Exists(Hearing.objects.filter(plan=OuterRef("pk"), pupil_heard=True, guardians_heard=True)),
-    ).prefetch_related("reviews")
-    steps = AbsenceRecord.objects.filter(ended_on__isnull=True).order_by("-step").annotate(
-        last_follow_up=Subquery(AbsenceFollowUp.objects.filter(record=OuterRef("pk")).order_by("-held_on")
-                                .values("held_on")[:1]))
-    cases = cases_visible_to(actor).select_related("pupil", "unit__organisation").prefetch_related(
-        Prefetch("plans", queryset=plans), Prefetch("absence_steps", queryset=steps, to_attr="open_steps"))
+    # Everything the items need, fetched once for all cases and grouped here (Django's prefetch would
+    # build a queryset per case): the count of queries does not grow with the cases, nor much the time.
+    cases = list(cases_visible_to(actor).select_related("pupil"))
+    case_ids = [case.pk for case in cases]
+    plans: dict[int, list[Plan]] = defaultdict(list)
+    for plan in Plan.objects.filter(case_id__in=case_ids).select_related("evaluation").annotate(
+            last_follow_up=Subquery(PlanFollowUp.objects.filter(plan=OuterRef("pk")).order_by("-held_on")
+                                    .values("held_on")[:1]),
+            measures_end=Subquery(Measure.objects.filter(plan=OuterRef("pk")).order_by("-ends_on")
+                                  .values("ends_on")[:1]),
+            continued=Exists(Plan.objects.filter(previous=OuterRef("pk"))),
+            heard=Exists(Hearing.objects.filter(plan=OuterRef("pk"), pupil_heard=True, guardians_heard=True))):
+        plan.fetched_reviews = []
+        plans[plan.case_id].append(plan)
+    by_pk = {plan.pk: plan for case_plans in plans.values() for plan in case_plans}
+    for review in Review.objects.filter(plan_id__in=list(by_pk)):
+        by_pk[review.plan_id].fetched_reviews.append(review)
+    steps: dict[int, list[AbsenceRecord]] = defaultdict(list)
+    for record in AbsenceRecord.objects.filter(case_id__in=case_ids, ended_on__isnull=True).order_by("-step").annotate(
+            last_follow_up=Subquery(AbsenceFollowUp.objects.filter(record=OuterRef("pk")).order_by("-held_on")
+                                    .values("held_on")[:1])):
+        steps[record.case_id].append(record)
+    # The organisation's units once (a handful), not a unit and an organisation row per case.
+    units = {unit.pk: unit for unit in SchoolUnit.objects.filter(organisation=actor.organisation)}
+    for unit in units.values():
+        unit.organisation = actor.organisation
     for case in cases:
-        items += _plan_items(actor, case, today)
+        if case.unit_id in units:
+            case.unit = units[case.unit_id]
+        case.open_steps = steps.get(case.pk, [])
+        for plan in plans.get(case.pk, []):
+            plan.case = case
+        items += _plan_items(actor, case, today, plans.get(case.pk, []))
         items += _absence_items(actor, case, today)
     return sorted(items, key=lambda item: (item.due_on, item.kind, item.case_id))
