@@ -149,7 +149,11 @@ def due_for(actor: Actor, *, today: date | None = None) -> list[DueItem]:
     items: list[DueItem] = []
     # Everything the items need, fetched once for all cases and grouped here (Django's prefetch would
     # build a queryset per case): the count of queries does not grow with the cases, nor much the time.
-    cases = list(cases_visible_to(actor).select_related("pupil"))
+    # Only a case with a plan drafted or in force, or a step of the absence ladder under way, has
+    # anything due: the others (most of a school's cases) are not fetched at all.
+    live = Exists(Plan.objects.filter(case=OuterRef("pk"), status__in=[Plan.Status.DRAFT, Plan.Status.ACTIVE])) \
+        | Exists(AbsenceRecord.objects.filter(case=OuterRef("pk"), ended_on__isnull=True))
+    cases = list(cases_visible_to(actor).filter(live).select_related("pupil"))
     case_ids = [case.pk for case in cases]
     plans: dict[int, list[Plan]] = defaultdict(list)
     for plan in Plan.objects.filter(case_id__in=case_ids).select_related("evaluation").annotate(
