@@ -36,9 +36,7 @@ from lti_plugin.support.models import (
     Plan,
 )
 from lti_plugin.support.services import absence, cases, decisions, plans, welfare
-from lti_plugin.support.services.people import refresh_roster
 from lti_plugin.support.services.plans import MeasureInput
-from lti_plugin.lti.session import launch_from_session
 
 from . import forms as action_forms
 from .models import UsedFormToken

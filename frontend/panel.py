@@ -15,7 +15,6 @@ from lti_plugin.support import policy
 from lti_plugin.support.actor import Actor
 from lti_plugin.support.models import (
     AbsenceRecord,
-    Adaptation,
     Case,
     Decision,
     ExpertGroup,

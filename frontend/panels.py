@@ -21,7 +21,6 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from lti_plugin.lti.roles import context_role
 from lti_plugin.support import audit, policy
 from lti_plugin.support.actor import Actor
 from lti_plugin.support.audit import record_list
@@ -29,16 +28,15 @@ from lti_plugin.support.errors import NotAllowed, RuleBroken
 from lti_plugin.support.models import (
     Case,
     CourseMapping,
-    CourseMember,
     Decision,
     Plan,
     PlanFollowUp,
     Pupil,
     SchoolUnit,
-    StaffGrant,
 )
 from lti_plugin.support.services import cases as case_services
 from lti_plugin.support.services.due import FOLLOW_UP_EVERY_DAYS, due_for
+from lti_plugin.support.services import people
 from lti_plugin.support.services.people import refresh_roster
 
 from . import forms as action_forms
@@ -131,14 +129,7 @@ def _course(launch: Any) -> tuple[SchoolUnit | None, str]:
 
 
 def course_pupils(launch: Any) -> QuerySet[Pupil]:
-    """The course's pupils from its roster: staff filtered out (launched or listed as teachers,
-    marked as staff by a teacher of the course, or holding a staff grant)."""
-    members = CourseMember.objects.filter(deployment_id=launch.deployment_id, context_id=launch.context_id,
-                                          active=True, launched_as_instructor=False, marked_staff_by__isnull=True) \
-        .exclude(person__in=StaffGrant.objects.filter(revoked_at__isnull=True).values("person_id"))
-    learners = [member.person_id for member in members.only("person_id", "roster_roles")
-                if not any(context_role(role) == "Instructor" for role in member.roster_roles)]
-    return Pupil.objects.filter(person_id__in=learners).select_related("person").order_by("person__name", "pk")
+    return people.course_pupils(launch.deployment_id, launch.context_id)
 
 
 def _quick_form(actor: Actor, pupil: Pupil, case: Case | None, action: str, data: Any = None

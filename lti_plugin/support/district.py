@@ -432,9 +432,6 @@ class _Generator:
 
     def _support(self) -> None:
         rng, clock, pack = self.rng, self.clock, self.pack
-        rows: dict[str, list[Any]] = {name: [] for name in (
-            "concerns", "adaptations", "investigations", "plans", "hearings", "decisions", "evaluations",
-            "views", "level_changes")}
         cases = []
         for spec, stage in self.case_specs:
             unit = self.units[self.case_units[spec.index]]
@@ -526,7 +523,7 @@ class _Generator:
         return story
 
     def _write_stories(self) -> None:
-        rng, clock, pack = self.rng, self.clock, self.pack
+        rng, clock = self.rng, self.clock
         concerns, adaptations, adaptation_follow_ups = [], [], []
         for story in self.stories:
             case, unit, name = story["case"], story["unit"], story["name"]
@@ -577,7 +574,7 @@ class _Generator:
         self._write_plans()
 
     def _write_plans(self) -> None:
-        rng, clock, pack = self.rng, self.clock, self.pack
+        clock, pack = self.clock, self.pack
         plans: list[Plan] = []
         for story in self.stories:
             previous = None

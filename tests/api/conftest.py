@@ -9,13 +9,12 @@ from datetime import date
 from typing import Any
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 
 from lti_plugin.support.models import Plan
 from lti_plugin.support.services import decisions, plans
 from lti_plugin.support.services.plans import MeasureInput
-from tests.frontend.conftest import School, build_school
+from tests.frontend.conftest import School, schools_built_once
 
 LAUNCH_HEADER = "X-Elevstod-Launch"
 
@@ -60,21 +59,7 @@ PACKS = ("se", "ax")  # se for most; ax for the education chief (no such role in
 def schools(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, School]]:
     """The page tests' schools (tests/frontend/conftest.py), two packs of them, built once per module
     inside a transaction rolled back at its end; every test runs in a savepoint inside it."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            built = {pack: build_school(pack) for pack in PACKS}
-        except BaseException:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-            raise
-    try:
-        yield built
-    finally:
-        with django_db_blocker.unblock():
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+    yield from schools_built_once(PACKS, django_db_blocker)
 
 
 @pytest.fixture

@@ -239,14 +239,14 @@ def draft_document(pack: str) -> str:
             "fi-2025": "support_plan"}[pack]
 
 
-@pytest.fixture(scope="module")
-def schools(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, School]]:
-    """One school per pack, built once for the module inside a transaction rolled back at its end."""
+def schools_built_once(packs: tuple[str, ...], django_db_blocker: Any) -> Iterator[dict[str, School]]:
+    """Schools of `packs`, built once inside a transaction rolled back at the end (a module fixture's
+    body: every test then runs in a savepoint inside it)."""
     with django_db_blocker.unblock():
         outer = transaction.atomic()
         outer.__enter__()
         try:
-            built = {pack: build_school(pack) for pack in PACKS}
+            built = {pack: build_school(pack) for pack in packs}
         except BaseException:
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
@@ -257,3 +257,9 @@ def schools(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str,
         with django_db_blocker.unblock():
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def schools(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, School]]:
+    """One school per pack, built once for the module inside a transaction rolled back at its end."""
+    yield from schools_built_once(PACKS, django_db_blocker)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
 from lti_plugin.lti.models import Deployment, Launch
@@ -44,6 +44,17 @@ def is_staff(member: CourseMember) -> bool:
     roster_instructor = any(context_role(role) == "Instructor" for role in member.roster_roles)
     return (member.launched_as_instructor or roster_instructor or member.marked_staff_by_id is not None
             or _holds_grant(member.person))
+
+
+def course_pupils(deployment_id: int, context_id: str) -> QuerySet[Pupil]:
+    """The course's pupils from its roster: `is_staff` as one query for the whole course (launched or
+    listed as a teacher, marked as staff by a teacher of the course, or holding a staff grant)."""
+    members = CourseMember.objects.filter(deployment_id=deployment_id, context_id=context_id, active=True,
+                                          launched_as_instructor=False, marked_staff_by__isnull=True) \
+        .exclude(person__in=StaffGrant.objects.filter(revoked_at__isnull=True).values("person_id"))
+    learners = [member.person_id for member in members.only("person_id", "roster_roles")
+                if not any(context_role(role) == "Instructor" for role in member.roster_roles)]
+    return Pupil.objects.filter(person_id__in=learners).select_related("person").order_by("person__name", "pk")
 
 
 def _ensure_pupil(person: Person, unit: SchoolUnit | None) -> Pupil:
