@@ -51,11 +51,12 @@ class Proposal:
 _UNSET: Any = object()
 
 
-def proposal(case: Case, *, today: date, metrics: dict[str, Any] | None = None,
-             record: AbsenceRecord | None = _UNSET) -> Proposal | None:
+def proposal(case: Case | None, *, today: date, metrics: dict[str, Any] | None = None,
+             record: AbsenceRecord | None = _UNSET, ladder: AbsenceLadder | None = None) -> Proposal | None:
     """The next step and whether its starting point is met: by time since the previous step, and by
-    the figures given (absence percent, unreported absences...); a figure not given is not guessed."""
-    ladder = ladder_for(case)
+    the figures given (absence percent, unreported absences...); a figure not given is not guessed.
+    A list that has the ladder and the record already passes them instead of the case."""
+    ladder = ladder or ladder_for(case)  # type: ignore[arg-type]
     record = current_record(case) if record is _UNSET else record
     step = ladder.next_step(record.step) if record else ladder.step(1)
     if step is None:

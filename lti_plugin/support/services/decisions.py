@@ -50,10 +50,15 @@ def adoption(pack: Pack, plan: Plan) -> Adoption:
     has this document and requires a decision (`se` first ÅP: decide_level_2; `ax` IP: decide_level_3
     by the education chief). None where no level with the document takes a decision (`fi-2010`
     learning plan): such a plan is put in force by whoever drafts it (put_in_force)."""
-    if plan.previous_id and "decide_new_plan" in pack.decisions:
-        return Adoption("decide_new_plan", plan.case.level)
-    current = pack.level(plan.case.level).rank
-    candidates = [level for level in pack.levels if level.rank >= current and plan.document in level.documents]
+    return adoption_of(pack, plan.document, level=plan.case.level, continues=bool(plan.previous_id))
+
+
+def adoption_of(pack: Pack, document: str, *, level: str, continues: bool) -> Adoption:
+    """`adoption` from the plan's parts: its document, the case's level, whether it continues another."""
+    if continues and "decide_new_plan" in pack.decisions:
+        return Adoption("decide_new_plan", level)
+    current = pack.level(level).rank
+    candidates = [candidate for candidate in pack.levels if candidate.rank >= current and document in candidate.documents]
     for level in candidates:
         if level.requires_decision and level.decisions:
             return Adoption(level.decisions[0], level.key)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
-
-from django.db.models import Exists, Max, OuterRef, Subquery
+from datetime import date, datetime, timedelta
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -23,16 +23,19 @@ from ..models import (
     Plan,
     PlanFollowUp,
     Review,
-    SchoolUnit,
 )
-from ..pack import get_pack
+from ..pack import Pack, get_absence_ladder, get_pack
 from ..queries import cases_visible_to
-from .absence import current_record, follow_up_due_on, proposal
-from .decisions import adoption_decision
+from .absence import follow_up_due_on, proposal
+from .decisions import adoption_of
 
 FOLLOW_UP_EVERY_DAYS = 30  # how long a plan in force may go without a follow-up before one is due
 DECIDE_WITHIN_DAYS = 14  # after an evaluation, the principal's decision (guidance, not law)
 REVIEW_DAY = (6, 10)  # a grade point's review falls due towards the end of the school year
+# The matrix actions an item is due for: each case's answers come with the case, from the database.
+ITEM_ACTIONS = ("decide_close_plan", "add_follow_up", "record_evaluation", "record_review",
+                "add_absence_follow_up", "start_absence_step")
+CHUNK = 2000  # ids per `IN (...)`: well below what SQLite (32,766) and PostgreSQL (65,535) take at once
 
 
 @dataclass(frozen=True)
@@ -48,93 +51,130 @@ class DueItem:
         return self.due_on < date.today()
 
 
-def _day_in_force(plan: Plan) -> date:
-    """The school's day (TIME_ZONE) the plan came into force: a decision at 00:30 counts for that day."""
-    return timezone.localdate(plan.activated_at or plan.created_at)
+@dataclass
+class _Case:
+    """What the items need of a case: its row, and what the person may do on it (the policy's answers)."""
+
+    pk: int
+    pupil_unit_id: int | None
+    unit_id: int
+    level: str
+    grade: int | None
+    pack: Pack
+    may: dict[str, bool]
+
+    def can(self, action: str) -> bool:
+        return self.may[action]
 
 
-def _plan_items(actor: Actor, case: Case, today: date, plans: list[Plan] | None = None) -> list[DueItem]:
+@dataclass
+class _Plan:
+    pk: int
+    case_id: int
+    document: str
+    status: str
+    previous_id: int | None
+    created_at: datetime
+    activated_at: datetime | None
+    evaluated_on: date | None
+    continued: bool
+    heard: bool
+    last_follow_up: date | None = None
+    measures_end: date | None = None
+    reviews: list[Review] | None = None
+
+    @property
+    def day_in_force(self) -> date:
+        """The school's day (TIME_ZONE) the plan came into force: a decision at 00:30 counts for that day."""
+        return timezone.localdate(self.activated_at or self.created_at)
+
+
+def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    ids = list(ids)
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]
+
+
+def _decision_actions(pack: Pack) -> set[str]:
+    """The decisions an item may wait for: each level's that puts a plan in force, a continued plan's,
+    and the review points' outcome."""
+    actions = {level.decisions[0] for level in pack.levels if level.requires_decision and level.decisions}
+    if "decide_new_plan" in pack.decisions:
+        actions.add("decide_new_plan")
+    if pack.review_points:
+        actions.add(pack.review_points.decision)
+    return actions
+
+
+def _plan_items(case: _Case, plans: list[_Plan], today: date) -> list[DueItem]:
     items: list[DueItem] = []
-    pack = get_pack(case.pack_id)
-    for plan in case.plans.all() if plans is None else plans:
+    pack = case.pack
+    for plan in plans:
         document = pack.document(plan.document)
-        if plan.status == Plan.Status.ACTIVE and case.pupil.unit_id != case.unit_id:
+        if plan.status == Plan.Status.ACTIVE and case.pupil_unit_id != case.unit_id:
             # The pupil has left the unit: its principal decides on closing (never an automatic close).
-            if policy.can(actor, "decide_close_plan", case):
+            if case.can("decide_close_plan"):
                 items.append(DueItem("decide_closing_after_transfer", today, case.pk, plan.pk,
                                      str(_("Decide on closing the plan: the pupil has left the unit"))))
             continue
         if plan.status == Plan.Status.DRAFT:
             # The decision that puts this draft in force (an `ax` IP: the education chief's decide_level_3).
             try:
-                decided_by = adoption_decision(pack, plan)
+                decided_by = adoption_of(pack, plan.document, level=case.level,
+                                         continues=bool(plan.previous_id)).decision
             except RuleBroken:
                 decided_by = None
-            heard = plan.heard if hasattr(plan, "heard") else Hearing.objects.filter(
-                plan=plan, pupil_heard=True, guardians_heard=True).exists()
-            if decided_by and policy.can(actor, decided_by, case) and heard:
+            if decided_by and plan.heard and case.can(decided_by):
                 items.append(DueItem("decide_plan", today, case.pk, plan.pk, str(_("Decide on the drafted plan"))))
             continue
-        if plan.status != Plan.Status.ACTIVE:
-            continue
-        evaluation = getattr(plan, "evaluation", None)
         if document.review_cycle == "single_evaluation":
-            if evaluation is not None:
-                continued = plan.continued if hasattr(plan, "continued") else \
-                    Plan.objects.filter(previous=plan).exists()
-                if policy.can(actor, "decide_close_plan", case) and not continued:
-                    items.append(DueItem("decide_after_evaluation", evaluation.evaluated_on + timedelta(
+            if plan.evaluated_on is not None:
+                if case.can("decide_close_plan") and not plan.continued:
+                    items.append(DueItem("decide_after_evaluation", plan.evaluated_on + timedelta(
                         days=DECIDE_WITHIN_DAYS), case.pk, plan.pk,
                         str(_("Decide: continue in a new plan or close"))))
                 continue
-            last = _last_follow_up(plan) or _day_in_force(plan)
-            if policy.can(actor, "add_follow_up", case):
+            if case.can("add_follow_up"):
+                last = plan.last_follow_up or plan.day_in_force
                 items.append(DueItem("follow_up", last + timedelta(days=FOLLOW_UP_EVERY_DAYS), case.pk, plan.pk,
                                      str(_("Follow up the plan"))))
-            ends = plan.measures_end if hasattr(plan, "measures_end") else \
-                plan.measures.aggregate(end=Max("ends_on"))["end"]
-            if ends and policy.can(actor, "record_evaluation", case):
-                items.append(DueItem("evaluation", ends, case.pk, plan.pk, str(_("Evaluate the plan"))))
+            if plan.measures_end and case.can("record_evaluation"):
+                items.append(DueItem("evaluation", plan.measures_end, case.pk, plan.pk, str(_("Evaluate the plan"))))
         elif document.review_cycle == "grade_points":
-            grade = case.pupil.grade
-            reviews = plan.fetched_reviews if hasattr(plan, "fetched_reviews") else list(plan.reviews.all())
-            if grade in document.review_grades and not any(review.grade == grade for review in reviews):
-                if policy.can(actor, "record_review", case):
+            reviews = plan.reviews or []
+            if case.grade in document.review_grades and not any(review.grade == case.grade for review in reviews):
+                if case.can("record_review"):
                     # The end of the current school year (which starts in August).
                     year = today.year + 1 if today.month >= 8 else today.year
                     items.append(DueItem("review", date(year, *REVIEW_DAY), case.pk, plan.pk,
-                                         str(_("Review the decision at the end of grade %(grade)s") % {"grade": grade})))
+                                         str(_("Review the decision at the end of grade %(grade)s")
+                                             % {"grade": case.grade})))
             review = max(reviews, key=lambda review: review.created_at, default=None)
-            if review and pack.review_points and policy.can(actor, pack.review_points.decision, case) and not \
-                    Decision.objects.filter(plan=plan, decision_type=pack.review_points.decision,
+            if review and pack.review_points and case.can(pack.review_points.decision) and not \
+                    Decision.objects.filter(plan_id=plan.pk, decision_type=pack.review_points.decision,
                                             decided_at__gte=review.created_at).exists():
                 items.append(DueItem("decide_review_outcome", review.held_on + timedelta(days=DECIDE_WITHIN_DAYS),
                                      case.pk, plan.pk, str(_("Decide on the outcome of the review"))))
         elif document.review_cycle == "periodic" and document.review_months:
-            last = _last_follow_up(plan) or _day_in_force(plan)
-            if policy.can(actor, "add_follow_up", case):
+            if case.can("add_follow_up"):
+                last = plan.last_follow_up or plan.day_in_force
                 items.append(DueItem("follow_up", last + timedelta(days=30 * document.review_months), case.pk,
                                      plan.pk, str(_("Review the plan"))))
     return items
 
 
-def _last_follow_up(plan: Plan) -> date | None:
-    if hasattr(plan, "last_follow_up"):
-        return plan.last_follow_up
-    return plan.follow_ups.aggregate(last=Max("held_on"))["last"]
-
-
-def _absence_items(actor: Actor, case: Case, today: date) -> list[DueItem]:
+def _absence_items(actor: Actor, case: _Case, record: _Step | None, today: date) -> list[DueItem]:
     items: list[DueItem] = []
-    record = case.open_steps[0] if hasattr(case, "open_steps") and case.open_steps else \
-        None if hasattr(case, "open_steps") else current_record(case)
-    if record is not None and policy.can(actor, "add_absence_follow_up", case):
-        due = follow_up_due_on(record)
+    if record is None:
+        return items
+    if case.can("add_absence_follow_up"):
+        due = follow_up_due_on(record)  # type: ignore[arg-type]
         if due:
             items.append(DueItem("absence_follow_up", due, case.pk, None,
                                  str(_("Absence ladder step %(step)s: follow-up") % {"step": record.step})))
-    if record is not None and policy.can(actor, "start_absence_step", case):
-        proposed = proposal(case, today=today, record=record)
+    if case.can("start_absence_step"):
+        proposed = proposal(None, today=today, record=record,  # type: ignore[arg-type]
+                            ladder=get_absence_ladder(actor.organisation.absence_ladder))
         if proposed and proposed.met:
             items.append(DueItem("absence_next_step", proposed.since or today, case.pk, None,
                                  str(_("Absence ladder: step %(step)s's starting point is met")
@@ -142,47 +182,122 @@ def _absence_items(actor: Actor, case: Case, today: date) -> list[DueItem]:
     return items
 
 
-def due_for(actor: Actor, *, today: date | None = None) -> list[DueItem]:
-    """Follow-ups, evaluations, reviews at grade points, absence deadlines, decisions waiting,
-    closing decisions after a transfer: everything due for this person, soonest first."""
-    today = today or date.today()
-    items: list[DueItem] = []
-    # Everything the items need, fetched once for all cases and grouped here (Django's prefetch would
-    # build a queryset per case): the count of queries does not grow with the cases, nor much the time.
-    # Only a case with a plan drafted or in force, or a step of the absence ladder under way, has
-    # anything due: the others (most of a school's cases) are not fetched at all.
+def _cases(actor: Actor) -> dict[int, _Case]:
+    """The cases that can have something due, with the policy's answers for the items' actions.
+
+    Only a case with a plan drafted or in force, or a step of the absence ladder under way, has
+    anything due: the others (most of a school's cases) are not fetched at all."""
     live = Exists(Plan.objects.filter(case=OuterRef("pk"), status__in=[Plan.Status.DRAFT, Plan.Status.ACTIVE])) \
         | Exists(AbsenceRecord.objects.filter(case=OuterRef("pk"), ended_on__isnull=True))
-    cases = list(cases_visible_to(actor).filter(live).select_related("pupil"))
-    case_ids = [case.pk for case in cases]
-    plans: dict[int, list[Plan]] = defaultdict(list)
-    for plan in Plan.objects.filter(case_id__in=case_ids).select_related("evaluation").annotate(
-            last_follow_up=Subquery(PlanFollowUp.objects.filter(plan=OuterRef("pk")).order_by("-held_on")
-                                    .values("held_on")[:1]),
-            measures_end=Subquery(Measure.objects.filter(plan=OuterRef("pk")).order_by("-ends_on")
-                                  .values("ends_on")[:1]),
-            continued=Exists(Plan.objects.filter(previous=OuterRef("pk"))),
-            heard=Exists(Hearing.objects.filter(plan=OuterRef("pk"), pupil_heard=True, guardians_heard=True))):
-        plan.fetched_reviews = []
-        plans[plan.case_id].append(plan)
-    by_pk = {plan.pk: plan for case_plans in plans.values() for plan in case_plans}
-    for review in Review.objects.filter(plan_id__in=list(by_pk)):
-        by_pk[review.plan_id].fetched_reviews.append(review)
-    steps: dict[int, list[AbsenceRecord]] = defaultdict(list)
-    for record in AbsenceRecord.objects.filter(case_id__in=case_ids, ended_on__isnull=True).order_by("-step").annotate(
-            last_follow_up=Subquery(AbsenceFollowUp.objects.filter(record=OuterRef("pk")).order_by("-held_on")
-                                    .values("held_on")[:1])):
-        steps[record.case_id].append(record)
-    # The organisation's units once (a handful), not a unit and an organisation row per case.
-    units = {unit.pk: unit for unit in SchoolUnit.objects.filter(organisation=actor.organisation)}
-    for unit in units.values():
-        unit.organisation = actor.organisation
-    for case in cases:
-        if case.unit_id in units:
-            case.unit = units[case.unit_id]
-        case.open_steps = steps.get(case.pk, [])
-        for plan in plans.get(case.pk, []):
-            plan.case = case
-        items += _plan_items(actor, case, today, plans.get(case.pk, []))
-        items += _absence_items(actor, case, today)
+    actions = sorted(set(ITEM_ACTIONS) | _decision_actions(actor.pack))
+    cases, names = policy.with_permissions(cases_visible_to(actor).filter(live), actor, actions)
+    asked = {name for name in names.values() if name}
+    rows = cases.values("pk", "unit_id", "level", "pack_id", "pupil__unit_id", "pupil__grade", *asked)
+    return {row["pk"]: _Case(pk=row["pk"], pupil_unit_id=row["pupil__unit_id"], unit_id=row["unit_id"],
+                             level=row["level"], grade=row["pupil__grade"], pack=get_pack(row["pack_id"]),
+                             may={action: bool(name and row[name]) for action, name in names.items()})
+            for row in rows}
+
+
+def _plans(actor: Actor, cases: dict[int, _Case]) -> dict[int, list[_Plan]]:
+    """The plans of those cases that can have an item, with what their items are dated by: the last
+    follow-up and the measures' end only where the person may follow up or evaluate.
+
+    A plan in force that is not evaluated has an item only for one who follows plans up, evaluates or
+    reviews them (a principal's thousand plans in force wait for nobody's decision): elsewhere only
+    a heard draft, an evaluated plan not yet continued and a plan of a pupil who has left are fetched."""
+    plans: dict[int, list[_Plan]] = defaultdict(list)
+    by_pk: dict[int, _Plan] = {}
+    continued = Exists(Plan.objects.filter(previous=OuterRef("pk")))
+    heard = Exists(Hearing.objects.filter(plan=OuterRef("pk"), pupil_heard=True, guardians_heard=True))
+    working = {pk for pk, case in cases.items() if case.can("add_follow_up") or case.can("record_evaluation")
+               or case.can("record_review") or (case.pack.review_points and case.can(case.pack.review_points.decision))}
+    waiting = Q(status=Plan.Status.DRAFT, heard=True) | Q(status=Plan.Status.ACTIVE) & (
+        Q(evaluation__isnull=False, continued=False) | ~Q(case__pupil__unit_id=F("case__unit_id")))
+    for chunk in _chunks(cases):
+        worked = [pk for pk in chunk if pk in working]
+        for row in Plan.objects.filter(case_id__in=chunk, status__in=[Plan.Status.DRAFT, Plan.Status.ACTIVE]) \
+                .annotate(continued=continued, heard=heard) \
+                .filter(waiting | Q(case_id__in=worked) if worked else waiting).values(
+                    "pk", "case_id", "document", "status", "previous_id", "created_at", "activated_at",
+                    "evaluation__evaluated_on", "continued", "heard").order_by("pk"):
+            plan = _Plan(pk=row["pk"], case_id=row["case_id"], document=row["document"], status=row["status"],
+                         previous_id=row["previous_id"], created_at=row["created_at"],
+                         activated_at=row["activated_at"], evaluated_on=row["evaluation__evaluated_on"],
+                         continued=bool(row["continued"]), heard=bool(row["heard"]))
+            plans[plan.case_id].append(plan)
+            by_pk[plan.pk] = plan
+
+    def cycle(plan: _Plan) -> str:
+        return cases[plan.case_id].pack.document(plan.document).review_cycle
+
+    in_force = [plan for plan in by_pk.values() if plan.status == Plan.Status.ACTIVE]
+    unevaluated = [plan for plan in in_force if cycle(plan) == "single_evaluation" and plan.evaluated_on is None]
+    followed = [plan.pk for plan in unevaluated + [plan for plan in in_force if cycle(plan) == "periodic"]
+                if cases[plan.case_id].can("add_follow_up")]
+    evaluated = [plan.pk for plan in unevaluated if cases[plan.case_id].can("record_evaluation")]
+    reviewed = [plan.pk for plan in in_force if cycle(plan) == "grade_points"]
+    for chunk in _chunks(followed):
+        for plan_id, last in PlanFollowUp.objects.filter(plan_id__in=chunk).values("plan_id") \
+                .annotate(last=Max("held_on")).values_list("plan_id", "last"):
+            by_pk[plan_id].last_follow_up = last
+    for chunk in _chunks(evaluated):
+        for plan_id, end in Measure.objects.filter(plan_id__in=chunk).values("plan_id") \
+                .annotate(end=Max("ends_on")).values_list("plan_id", "end"):
+            by_pk[plan_id].measures_end = end
+    for plan_id in reviewed:
+        by_pk[plan_id].reviews = []
+    for chunk in _chunks(reviewed):
+        for review in Review.objects.filter(plan_id__in=chunk):
+            by_pk[review.plan_id].reviews.append(review)  # type: ignore[union-attr]
+    return plans
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A step of the absence ladder under way, as `follow_up_due_on` and `proposal` read it."""
+
+    case_id: int
+    ladder_id: str
+    step: int
+    started_on: date
+    last_follow_up: date | None
+
+
+def _open_steps(cases: dict[int, _Case]) -> dict[int, _Step]:
+    """Each case's step of the absence ladder under way (the highest), with its last follow-up."""
+    wanted = [pk for pk, case in cases.items() if case.can("add_absence_follow_up") or case.can("start_absence_step")]
+    steps: dict[int, _Step] = {}
+    last = AbsenceFollowUp.objects.filter(record=OuterRef("pk")).order_by("-held_on").values("held_on")[:1]
+    for chunk in _chunks(wanted):
+        for row in AbsenceRecord.objects.filter(case_id__in=chunk, ended_on__isnull=True) \
+                .annotate(last_follow_up=Subquery(last)).order_by("case_id", "-step") \
+                .values_list("case_id", "ladder_id", "step", "started_on", "last_follow_up"):
+            steps.setdefault(row[0], _Step(*row))
+    return steps
+
+
+def due_for(actor: Actor, *, today: date | None = None) -> list[DueItem]:
+    """Follow-ups, evaluations, reviews at grade points, absence deadlines, decisions waiting,
+    closing decisions after a transfer: everything due for this person, soonest first.
+
+    A handful of queries however many cases: the cases come with the policy's answers for the items'
+    actions (`policy.with_permissions`), and only what an item the person may act on is dated by is
+    fetched (a principal's thousand plans need no follow-up dates)."""
+    today = today or date.today()
+    cases = _cases(actor)
+    for case in cases.values():
+        # A case kept under another pack (or version) may wait for a decision this pack has not:
+        # that answer comes from the policy itself, for that case alone.
+        missing = _decision_actions(case.pack) - set(case.may)
+        if missing:
+            full = Case.objects.select_related("pupil", "unit__organisation").get(pk=case.pk)
+            case.may.update({action: policy.can(actor, action, full) for action in missing})
+    plans = _plans(actor, cases)
+    steps = _open_steps(cases)
+    items: list[DueItem] = []
+    for case in cases.values():
+        items += _plan_items(case, plans.get(case.pk, []), today)
+        items += _absence_items(actor, case, steps.get(case.pk), today)
     return sorted(items, key=lambda item: (item.due_on, item.kind, item.case_id))
+
