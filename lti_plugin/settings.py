@@ -136,6 +136,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Kept open for the worker's life: opening one costs a request more than its queries
+            # (the file, the WAL pragma, the schema read again). gunicorn's sync workers are one thread each.
+            "CONN_MAX_AGE": int(os.environ.get("DB_CONN_MAX_AGE", "600")),
         }
     }
 

@@ -52,9 +52,8 @@ class Command(BaseCommand):
                 "(a new SQLITE_PATH, or a new PostgreSQL database in DATABASE_URL).") from None
         except ValueError as error:
             raise CommandError(str(error)) from None
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")  # the planner's statistics after a bulk load, before anyone measures
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # the planner's statistics after a bulk load, before anyone measures
         took = time.perf_counter() - started
         counts = result.counts
         self.stdout.write(
