@@ -40,7 +40,7 @@ from lti_plugin.support.services.plans import MeasureInput
 
 from . import forms as action_forms
 from .models import UsedFormToken
-from .panel import action_forms_for, panel_context, plans_of
+from .panel import action_forms_for, panel_context, panel_plans
 from .views import _launch_or_refusal, _refuse, actor_for
 
 
@@ -214,7 +214,7 @@ def case_form(request: HttpRequest, launch_id: object, case_id: int, key: str) -
     if isinstance(actor, HttpResponse):
         return actor
     case = policy.access_case(actor, case_id)  # the form names the case's objects: a read, logged
-    forms = action_forms_for(actor, case, plans_of(case), policy.allowed_actions(actor, case, list(ACTIONS)))
+    forms = action_forms_for(actor, case, panel_plans(case), policy.allowed_actions(actor, case, list(ACTIONS)))
     item = next((form for form in forms if form.key == key), None)
     if item is None:
         raise Http404
@@ -285,7 +285,7 @@ def _posted_form(actor: Actor, case: Case, data: QueryDict, action: str,
     """The panel's form the post came from, bound to what was sent; None when the panel offers no
     such form now (the service alone then judges the input)."""
     key = _text(data, "_form") or action
-    offered = next((form for form in action_forms_for(actor, case, plans_of(case),
+    offered = next((form for form in action_forms_for(actor, case, panel_plans(case),
                                                       {allowed_by})
                     if form.key == key), None)
     if offered is None or offered.door != action:

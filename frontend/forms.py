@@ -7,7 +7,9 @@ carries a one-time token so a double submit creates nothing twice (see `frontend
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -154,39 +156,48 @@ def _field(kind: str, name: str, required: bool, choices: list[tuple[str, str]] 
 
 @dataclass
 class ActionForm:
-    """One action's form on the panel: its title, the Django form and where it posts."""
+    """One action's form on the panel: its title, the Django form and where it posts. The Django form
+    is made when first used: a panel lists a dozen actions and shows the form of one, if any."""
 
     action: str
     title: str
-    form: forms.Form
     door: str
+    make: Callable[[], forms.Form] = field(repr=False)
     key: str = ""  # the form's id on the page (an action may have several, e.g. two plans)
     open: bool = False
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @functools.cached_property
+    def form(self) -> forms.Form:
+        return self.make()
+
 
 def build(actor: Actor, action: str, *, data: Any = None, initial: dict[str, Any] | None = None,
           choices: dict[str, list[tuple[str, str]]] | None = None, key: str = "") -> ActionForm:
     """The form for `action`: bound to `data` when it was posted, else with `initial` values."""
-    specs = FIELDS.get(action, GENERIC_FIELDS)
-    choices = choices or {}
-    fields = {name: _field(kind, name, required, choices.get(name)) for name, kind, required in specs}
-    fields["form_token"] = forms.UUIDField(widget=forms.HiddenInput, required=False)
-    form_class = type("ActionFormClass", (forms.Form,), fields)
-    initial = {"form_token": uuid.uuid4(), **(initial or {})}
-    if data is not None and not data.get("form_token"):
-        data = data.copy()  # a form sent back with errors gets a token for its next submit
-        data["form_token"] = str(initial["form_token"])
     key = key or action
-    form = form_class(data=data, initial=initial, auto_id=f"{key}-%s")
+
+    def make() -> forms.Form:
+        specs = FIELDS.get(action, GENERIC_FIELDS)
+        offered = choices or {}
+        fields = {name: _field(kind, name, required, offered.get(name)) for name, kind, required in specs}
+        fields["form_token"] = forms.UUIDField(widget=forms.HiddenInput, required=False)
+        form_class = type("ActionFormClass", (forms.Form,), fields)
+        values = {"form_token": uuid.uuid4(), **(initial or {})}
+        sent = data
+        if sent is not None and not sent.get("form_token"):
+            sent = sent.copy()  # a form sent back with errors gets a token for its next submit
+            sent["form_token"] = str(values["form_token"])
+        return form_class(data=sent, initial=values, auto_id=f"{key}-%s")
+
     if action in TITLES:
         title = TITLES[action]
     elif action in actor.pack.decisions:
         title = actor.pack.decision(action).name.get(actor.language)
     else:
         title = action
-    return ActionForm(action=action, title=str(title), form=form, door=DOOR.get(action, action), key=key)
+    return ActionForm(action=action, title=str(title), door=DOOR.get(action, action), make=make, key=key)
 
 
 def lines(value: str) -> list[str]:

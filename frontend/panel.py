@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,16 +15,25 @@ from lti_plugin.support import policy
 from lti_plugin.support.actor import Actor
 from lti_plugin.support.models import (
     AbsenceRecord,
+    Adaptation,
+    AdaptationFollowUp,
     Case,
+    Concern,
     Decision,
     ExpertGroup,
     Person,
     Plan,
+    PlanFollowUp,
+    Review,
 )
 from lti_plugin.support.services import welfare
-from lti_plugin.support.services.absence import follow_up_due_on, ladder_for, proposal
+from lti_plugin.support.services.absence import Proposal, follow_up_due_on, ladder_for, proposal
 
 from . import forms as action_forms
+
+
+TIMELINE_SHOWN = 30  # the latest entries; the whole timeline on request
+FOLLOW_UPS_SHOWN = 10  # a plan's latest follow-ups on the panel; all of them in the timeline and the print view
 
 
 @dataclass(frozen=True)
@@ -77,58 +86,80 @@ def _measures():  # type: ignore[no-untyped-def]
     return Measure.objects.select_related("responsible").order_by("order")
 
 
-def timeline(actor: Actor, case: Case, plans: list[Plan]) -> list[Event]:
-    """Everything recorded on the case, newest first."""
+def panel_plans(case: Case) -> list[Plan]:
+    """The case's plans, newest first, and of the plan in force and the drafted one (the two the
+    panel shows) their needs, measures, views and latest follow-ups: nothing of the plans in the
+    archive, which has a page of its own."""
+    plans = list(case.plans.select_related("evaluation__signed_by", "created_by").order_by("-created_at"))
+    shown = [plan for plan in (_current(plans, Plan.Status.ACTIVE), _current(plans, Plan.Status.DRAFT)) if plan]
+    if shown:
+        counts = dict(PlanFollowUp.objects.filter(plan__in=shown).values("plan_id").annotate(n=Count("pk"))
+                      .values_list("plan_id", "n"))
+        prefetch_related_objects(shown, "needs", Prefetch("measures", queryset=_measures()), "views__author",
+                                 Prefetch("follow_ups", to_attr="latest_follow_ups", queryset=PlanFollowUp.objects
+                                          .select_related("signed_by").order_by("-held_on", "-pk")[:FOLLOW_UPS_SHOWN]))
+        for plan in shown:
+            plan.follow_up_count = counts.get(plan.pk, 0)
+    return plans
+
+
+def timeline(actor: Actor, case: Case, plans: list[Plan], decisions: list[Decision],
+             limit: int | None = None) -> list[Event]:
+    """Everything recorded on the case, newest first; with `limit`, only the latest `limit` entries
+    (each kind is asked for its latest `limit` only: a case of years reads no more than a new one)."""
+
+    def latest(queryset: QuerySet, *order: str) -> QuerySet:
+        queryset = queryset.order_by(*order)
+        return queryset[:limit] if limit else queryset
+
+    concern_kinds, adaptation_kinds = dict(Concern.Kind.choices), dict(Adaptation.Kind.choices)
     events: list[Event] = []
-    for concern in case.concerns.select_related("raised_by"):
-        events.append(Event(concern.created_at, "concern", concern.get_kind_display(), concern.text,
-                            concern.raised_by.name))
-    for adaptation in case.adaptations.select_related("created_by").prefetch_related("follow_ups__signed_by"):
-        events.append(Event(adaptation.started_on, "adaptation", adaptation.get_kind_display(),
-                            adaptation.description, adaptation.created_by.name))
-        for follow_up in adaptation.follow_ups.all():
-            events.append(Event(follow_up.held_on, "follow_up", _("Follow-up of an adaptation"), follow_up.text,
-                                follow_up.signed_by.name))
-    for assessment in case.assessments.select_related("started_by"):
-        events.append(Event(assessment.started_at, "assessment", _("Assessment"),
-                            "\n".join(filter(None, [assessment.text, assessment.recommendation])),
-                            assessment.started_by.name))
-    for investigation in case.investigations.select_related("requested_by"):
-        events.append(Event(investigation.requested_at, "investigation", _("Investigation"),
-                            "\n".join(filter(None, [investigation.mapping, investigation.assessment])),
-                            investigation.requested_by.name))
+    for at, kind, text, who in latest(case.concerns.values_list("created_at", "kind", "text", "raised_by__name"),
+                                      "-created_at", "-pk"):
+        events.append(Event(at, "concern", str(concern_kinds.get(kind, kind)), text, who))
+    for day, kind, text, who in latest(case.adaptations.values_list("started_on", "kind", "description",
+                                                                    "created_by__name"), "-started_on", "-pk"):
+        events.append(Event(day, "adaptation", str(adaptation_kinds.get(kind, kind)), text, who))
+    for day, text, who in latest(AdaptationFollowUp.objects.filter(adaptation__case=case).values_list(
+            "held_on", "text", "signed_by__name"), "-held_on", "-pk"):
+        events.append(Event(day, "follow_up", _("Follow-up of an adaptation"), text, who))
+    for at, text, recommendation, who in latest(case.assessments.values_list(
+            "started_at", "text", "recommendation", "started_by__name"), "-started_at", "-pk"):
+        events.append(Event(at, "assessment", _("Assessment"), "\n".join(filter(None, [text, recommendation])), who))
+    for at, mapping, assessment, who in latest(case.investigations.values_list(
+            "requested_at", "mapping", "assessment", "requested_by__name"), "-requested_at", "-pk"):
+        events.append(Event(at, "investigation", _("Investigation"), "\n".join(filter(None, [mapping, assessment])),
+                            who))
     for plan in plans:
         name = document_name(actor, plan.document)
         events.append(Event(plan.created_at, "plan", _("%(document)s drafted") % {"document": name}, "",
                             plan.created_by.name))
         if plan.closed_at:
             events.append(Event(plan.closed_at, "plan", _("%(document)s closed") % {"document": name}, ""))
-        for follow_up in plan.follow_ups.all():
-            events.append(Event(follow_up.held_on, "follow_up", _("Follow-up"), follow_up.text,
-                                follow_up.signed_by.name))
         evaluation = getattr(plan, "evaluation", None)
         if evaluation is not None:
             events.append(Event(evaluation.evaluated_on, "evaluation", _("Evaluation"), evaluation.text,
                                 evaluation.signed_by.name))
-        for review in plan.reviews.all():
-            events.append(Event(review.held_on, "review", _("Review at grade %(grade)s") % {"grade": review.grade},
-                                review.text))
-        for view in plan.views.all():
-            events.append(Event(view.created_at, "view", _("The pupil's view") if view.whose == "pupil"
-                                else _("A guardian's view"), view.text, view.on_behalf_of or view.author.name))
-        for hearing in plan.hearings.all():
-            events.append(Event(hearing.held_on, "hearing", _("Hearing"), hearing.summary, hearing.held_by.name))
-    for view in case.views.filter(plan__isnull=True).select_related("author"):
-        events.append(Event(view.created_at, "view", _("The pupil's view") if view.whose == "pupil"
-                            else _("A guardian's view"), view.text, view.on_behalf_of or view.author.name))
-    for hearing in case.hearings.filter(plan__isnull=True).select_related("held_by"):
-        events.append(Event(hearing.held_on, "hearing", _("Hearing"), hearing.summary, hearing.held_by.name))
-    for decision in case.decisions.select_related("decided_by"):
+    for day, text, who in latest(PlanFollowUp.objects.filter(plan__case=case).values_list(
+            "held_on", "text", "signed_by__name"), "-held_on", "-pk"):
+        events.append(Event(day, "follow_up", _("Follow-up"), text, who))
+    for day, grade, text in latest(Review.objects.filter(plan__case=case).values_list("held_on", "grade", "text"),
+                                   "-held_on", "-pk"):
+        events.append(Event(day, "review", _("Review at grade %(grade)s") % {"grade": grade}, text))
+    for at, whose, text, on_behalf_of, who in latest(case.views.values_list(
+            "created_at", "whose", "text", "on_behalf_of", "author__name"), "-created_at", "-pk"):
+        events.append(Event(at, "view", _("The pupil's view") if whose == "pupil" else _("A guardian's view"), text,
+                            on_behalf_of or who))
+    for day, summary, who in latest(case.hearings.values_list("held_on", "summary", "held_by__name"),
+                                    "-held_on", "-pk"):
+        events.append(Event(day, "hearing", _("Hearing"), summary, who))
+    for decision in decisions:
         events.append(Event(decision.decided_at, "decision", decision_name(actor, decision.decision_type),
                             decision.grounds, decision.decided_by.name))
-    for change in case.level_history.all():
-        events.append(Event(change.changed_at, "level", _("Support level"), level_name(actor, change.to_level)))
-    return sorted(events, key=_sort_key, reverse=True)
+    for at, to_level in latest(case.level_history.values_list("changed_at", "to_level"), "-changed_at", "-pk"):
+        events.append(Event(at, "level", _("Support level"), level_name(actor, to_level)))
+    events.sort(key=_sort_key, reverse=True)
+    return events[:limit] if limit else events
 
 
 def _current(plans: list[Plan], status: str) -> Plan | None:
@@ -164,26 +195,31 @@ def action_forms_for(actor: Actor, case: Case, plans: list[Plan], actions: set[s
     if "add_follow_up" in actions:
         if active is not None and not hasattr(active, "evaluation"):
             add("add_follow_up", {"plan": active.pk})
-        open_adaptations = [(str(a.pk), a.description[:60]) for a in case.adaptations.filter(ended_on__isnull=True)]
+        open_adaptations = [(str(pk), description[:60]) for pk, description in
+                            case.adaptations.filter(ended_on__isnull=True).values_list("pk", "description")]
         if open_adaptations:
             add("add_adaptation_follow_up", choices={"adaptation": open_adaptations})
     if "start_assessment" in actions:
         add("start_assessment")
-    unprocessed = case.assessments.filter(processed_at__isnull=True).order_by("-started_at").first()
-    if "process_assessment" in actions and unprocessed:
-        add("process_assessment", {"assessment": unprocessed.pk})
+    unprocessed = case.assessments.filter(processed_at__isnull=True).order_by("-started_at").values_list(
+        "pk", flat=True).first() if "process_assessment" in actions else None
+    if unprocessed:
+        add("process_assessment", {"assessment": unprocessed})
     if "request_investigation" in actions:
         add("request_investigation")
-    open_investigation = case.investigations.filter(concluded_at__isnull=True).order_by("-requested_at").first()
-    if "conduct_investigation" in actions and open_investigation:
-        add("conduct_investigation", {"investigation": open_investigation.pk})
-    investigations = [(str(i.pk), _("Investigation of %(day)s") % {"day": timezone.localdate(i.requested_at)})
-                      for i in case.pupil.investigations.filter(concluded_at__isnull=False)]
-    for action in ("draft_plan", "draft_ip"):
-        if action in actions and draft is None:
-            document = next((d for d in pack.documents.values() if d.draft_action == action), None)
-            if document is not None:
-                add(action, choices={"investigation": investigations})
+    open_investigation = case.investigations.filter(concluded_at__isnull=True).order_by("-requested_at") \
+        .values_list("pk", flat=True).first() if "conduct_investigation" in actions else None
+    if open_investigation:
+        add("conduct_investigation", {"investigation": open_investigation})
+    drafts = [action for action in ("draft_plan", "draft_ip") if action in actions and draft is None
+              and any(document.draft_action == action for document in pack.documents.values())]
+    if drafts:
+        # An investigation outlives the plan it led to: any of the pupil's, at any unit, may be started from.
+        investigations = [(str(pk), _("Investigation of %(day)s") % {"day": timezone.localdate(requested_at)})
+                          for pk, requested_at in case.pupil.investigations.filter(concluded_at__isnull=False)
+                          .values_list("pk", "requested_at")]
+        for action in drafts:
+            add(action, choices={"investigation": investigations})
     if draft is not None and policy.can(actor, pack.document(draft.document).draft_action, case):
         measures = list(draft.measures.all())
         add("update_draft", {"plan": draft.pk, "version": draft.version,
@@ -231,15 +267,13 @@ def _absence_forms(actor: Actor, case: Case, actions: set[str], add: Any) -> Non
     if not actions & {"start_absence_step", "start_absence_step_early", "check_absence_action",
                       "add_absence_follow_up"}:
         return
-    record = case.absence_steps.filter(ended_on__isnull=True).order_by("-step").first()
-    proposed = proposal(case, today=date.today())
+    record, proposed, done = _absence(case)
     if proposed is not None and "start_absence_step" in actions and proposed.met:
         add("start_absence_step", {"step": proposed.step.number})
     elif proposed is not None and "start_absence_step_early" in actions:
         add("start_absence_step_early", {"step": proposed.step.number})
     if record is not None:
         step = ladder_for(case).step(record.step)
-        done = set(record.checks.values_list("item", flat=True))
         items = [(item.key, item.text.get(actor.language)) for item in step.actions if item.key not in done]
         if "check_absence_action" in actions and items:
             add("check_absence_action", {"record": record.pk}, {"item": items})
@@ -264,6 +298,16 @@ def _welfare_forms(actor: Actor, case: Case, actions: set[str], add: Any) -> Non
         add("write_expert_group_record", {"group": group.pk})
 
 
+def _absence(case: Case) -> tuple[AbsenceRecord | None, Proposal | None, set[str]]:
+    """The step of the absence ladder under way, the next step proposed and the step's checked items:
+    asked once for the panel, which shows them and offers their forms."""
+    if not hasattr(case, "absence_state"):
+        record = case.absence_steps.filter(ended_on__isnull=True).order_by("-step").first()
+        done = set(record.checks.values_list("item", flat=True)) if record else set()
+        case.absence_state = (record, proposal(case, today=date.today(), record=record), done)
+    return case.absence_state
+
+
 @dataclass(frozen=True)
 class AbsenceView:
     record: AbsenceRecord | None
@@ -280,14 +324,12 @@ def absence_view(actor: Actor, case: Case) -> AbsenceView | None:
     if not policy.can(actor, "add_absence_follow_up", case) and not case.absence_steps.exists():
         return None
     ladder = ladder_for(case)
-    record = case.absence_steps.filter(ended_on__isnull=True).order_by("-step").first()
-    proposed = proposal(case, today=date.today())
+    record, proposed, done = _absence(case)
     checklist: list[tuple[str, bool]] = []
     step_name = ""
     if record is not None:
         step = ladder.step(record.step)
         step_name = f"{record.step}. {step.name.get(actor.language)}"
-        done = set(record.checks.values_list("item", flat=True))
         checklist = [(item.text.get(actor.language), item.key in done) for item in step.actions]
     return AbsenceView(record=record, step_name=step_name, checklist=checklist,
                        follow_up_due=follow_up_due_on(record) if record else None,
@@ -296,31 +338,27 @@ def absence_view(actor: Actor, case: Case) -> AbsenceView | None:
                        proposed_met=bool(proposed and proposed.met))
 
 
-TIMELINE_SHOWN = 30  # the latest entries; the whole timeline on request
-
-
 def panel_context(actor: Actor, case: Case, posted: action_forms.ActionForm | None = None,
                   actions_known: list[str] | None = None, whole_timeline: bool = False) -> dict[str, Any]:
     """Everything the case panel renders; `posted` is a form that came back with errors."""
     from .cases import ACTIONS
 
-    plans = plans_of(case)
+    plans = panel_plans(case)
     actions = policy.allowed_actions(actor, case, actions_known or list(ACTIONS))
     how_much = extent(actor, case)
-    # The plan in force, and beside it a drafted one (a new plan, or the copy to continue in) that
+    # The plan in force, and beside it a drafted one (a new one, or the copy to continue in) that
     # the principal decides on and the pupil and guardians give their views on.
     current, draft = _current(plans, Plan.Status.ACTIVE), _current(plans, Plan.Status.DRAFT)
-    decisions = list(case.decisions.select_related("decided_by", "plan").order_by("-decided_at"))
-    events = timeline(actor, case, plans) if how_much == "full" else []
+    decisions = list(case.decisions.select_related("decided_by").order_by("-decided_at"))
+    events = timeline(actor, case, plans, decisions, limit=None if whole_timeline else TIMELINE_SHOWN + 1) \
+        if how_much == "full" else []
     return {
         "case": case, "actor": actor, "language": actor.language, "extent": how_much,
         "level": level_name(actor, case.level),
         "current_plan": current, "current_document": document_name(actor, current.document) if current else "",
         "draft_plan": draft, "draft_document": document_name(actor, draft.document) if draft else "",
-        "archive": [plan for plan in plans if plan.status == Plan.Status.CLOSED],
-        "plans": plans,
         "decisions": [(decision, decision_name(actor, decision.decision_type)) for decision in decisions],
-        "timeline": events if whole_timeline else events[:TIMELINE_SHOWN],
+        "timeline": events[:TIMELINE_SHOWN] if not whole_timeline else events,
         "timeline_more": not whole_timeline and len(events) > TIMELINE_SHOWN,
         "forms": action_forms_for(actor, case, plans, actions, posted),
         "absence": absence_view(actor, case) if how_much == "full" else None,
@@ -328,6 +366,4 @@ def panel_context(actor: Actor, case: Case, posted: action_forms.ActionForm | No
         "welfare": actor.pack.welfare is not None,
         "expert_group": policy.can(actor, "read_expert_group_record", case)
         and ExpertGroup.objects.filter(pupil=case.pupil).exists(),
-        "adaptations": list(case.adaptations.filter(ended_on__isnull=True).order_by("-started_on")[:20])
-        if how_much == "full" else [],
     }

@@ -42,7 +42,7 @@ from lti_plugin.support.services.people import refresh_roster
 from . import forms as action_forms
 from .cases import ACTIONS, _expanded, _spend_token
 from .panel import decision_name, document_name, level_name, plans_of
-from .views import _launch_or_refusal, _refuse, actor_for
+from .views import _launch_or_refusal, _refuse, actor_for, links
 
 PAGE_SIZE = 50
 TASKS_PAGE_SIZE = 100
@@ -105,7 +105,8 @@ def case_list(request: HttpRequest, launch_id: object) -> HttpResponse:
     sort = request.GET.get("sort", "name")
     cases = cases.order_by(*SORTS.get(sort, SORTS["name"]))
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [{"case": case, "level": level_name(actor, case.level), "due_on": _due_on(case),
+    case_url = links("frontend:case", launch_id)
+    rows = [{"case": case, "level": level_name(actor, case.level), "due_on": _due_on(case), "url": case_url(case.pk),
              "overdue": bool(_due_on(case) and _due_on(case) < today)} for case in page.object_list]
     record_list(actor, [row["case"] for row in rows], "support.case")
     units = SchoolUnit.objects.filter(pk__in=visible.values("unit_id")).order_by("name")
@@ -141,11 +142,14 @@ def _quick_form(actor: Actor, pupil: Pupil, case: Case | None, action: str, data
     return action_forms.build(actor, form_action, data=data, choices=choices, key=f"p{pupil.pk}-{action}")
 
 
-def _row(actor: Actor, pupil: Pupil, case: Case | None, unit: SchoolUnit,
-         posted: action_forms.ActionForm | None = None) -> dict[str, Any]:
+def _row(actor: Actor, pupil: Pupil, case: Case | None, unit: SchoolUnit, launch_id: object,
+         posted: action_forms.ActionForm | None = None, urls: dict[str, Any] | None = None) -> dict[str, Any]:
     """One pupil on the course panel: the badge, what is due, and the quick actions the policy allows.
     Their forms load when opened (htmx), so a class of thirty renders thirty rows, not ninety forms."""
+    if case is not None:
+        case.pupil, case.unit = pupil, unit  # the row has them: the policy asks no query for them
     probe = case or Case(pupil=pupil, unit=unit, level=actor.pack.levels[0].key)
+    urls = urls or _row_urls(launch_id)
     allowed = policy.allowed_actions(actor, probe, list(COURSE_ACTIONS))
     has_adaptation = bool(case) and any(a.ended_on is None for a in case.adaptations.all())
     quick = []
@@ -155,18 +159,30 @@ def _row(actor: Actor, pupil: Pupil, case: Case | None, unit: SchoolUnit,
         form_action = "add_adaptation_follow_up" if action == "add_follow_up" else action
         key = f"p{pupil.pk}-{action}"
         quick.append({"action": action, "key": key, "title": str(action_forms.TITLES[form_action]),
+                      "form_url": urls[f"form-{action}"](pupil.pk), "action_url": urls[f"action-{action}"](pupil.pk),
                       "posted": posted if posted is not None and posted.key == key else None})
     due_on = _due_on(case) if case else None
+    may_view = case is not None and policy.can(actor, "view_case", case)
     return {"pupil": pupil, "case": case, "level": level_name(actor, case.level) if case else "",
             "due_on": due_on, "overdue": bool(due_on and due_on < date.today()), "quick": quick,
-            "may_view": case is not None and policy.can(actor, "view_case", case)}
+            "may_view": may_view, "case_url": urls["case"](case.pk) if may_view else ""}  # type: ignore[union-attr]
+
+
+def _row_urls(launch_id: object) -> dict[str, Any]:
+    """The links of the course panel's rows, reversed once for the whole class."""
+    urls = {"case": links("frontend:case", launch_id)}
+    for action in COURSE_ACTIONS:
+        urls[f"form-{action}"] = links("frontend:course-pupil-form", launch_id, then=(action,))
+        urls[f"action-{action}"] = links("frontend:course-pupil-action", launch_id, then=(action,))
+    return urls
 
 
 def _course_rows(actor: Actor, launch: Any, unit: SchoolUnit) -> list[dict[str, Any]]:
     pupils = list(course_pupils(launch))
     cases = {case.pupil_id: case for case in with_follow_up_due(
         Case.objects.filter(pupil__in=pupils, unit=unit)).prefetch_related("adaptations")}
-    return [_row(actor, pupil, cases.get(pupil.pk), unit) for pupil in pupils]
+    urls = _row_urls(launch.id)
+    return [_row(actor, pupil, cases.get(pupil.pk), unit, launch.id, urls=urls) for pupil in pupils]
 
 
 @require_GET
@@ -235,7 +251,7 @@ def course_pupil_action(request: HttpRequest, launch_id: object, pupil_id: int, 
     case = with_follow_up_due(Case.objects.filter(pupil=pupil, unit=unit)).prefetch_related("adaptations").first()
     if status != 200:
         form.open = True
-    row = _row(actor, pupil, case, unit, posted=form if status != 200 else None)
+    row = _row(actor, pupil, case, unit, launch_id, posted=form if status != 200 else None)
     html = render_to_string("frontend/course/_row.html", {"row": row, "launch_id": launch_id,
                                                           "saved": _("Saved.") if status == 200 else ""}, request)
     return HttpResponse(html, status=status)
@@ -280,9 +296,10 @@ def tasks(request: HttpRequest, launch_id: object) -> HttpResponse:
                  .select_related("pupil__person"))
     record_list(actor, shown, "support.case")
     names = {case.pk: case.pupil.person.name for case in shown}
-    rows = [(item, names.get(item.case_id, "")) for item in page.object_list]
-    return render(request, "frontend/tasks.html", {"launch_id": launch_id, "rows": rows, "page": page,
-                                                   "today": date.today()})
+    case_url, today = links("frontend:case", launch_id), date.today()
+    rows = [{"kind": item.kind, "due_on": item.due_on.isoformat(), "overdue": item.due_on < today, "label": item.label,
+             "name": names.get(item.case_id, ""), "url": case_url(item.case_id)} for item in page.object_list]
+    return render(request, "frontend/tasks.html", {"launch_id": launch_id, "rows": rows, "page": page})
 
 
 @require_GET

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -20,6 +23,18 @@ from lti_plugin.support.actor import Actor
 from lti_plugin.support.audit import record_list
 from lti_plugin.support.models import Case, CourseMapping, Person
 from lti_plugin.support.services.people import actor_for_launch
+
+
+# Stands for the varying argument of `links`: more digits than a UUID's longest group has, so the URL
+# holds it exactly once.
+_MARK = 9_876_543_210_123
+
+
+def links(name: str, *args: object, then: tuple[object, ...] = ()) -> Callable[[int], str]:
+    """`reverse(name, args=[*args, value, *then])` for the many ids of a list's rows, reversed once: a
+    page of a hundred links otherwise pays for a hundred reverses (a third of "my tasks")."""
+    head, _mark, tail = reverse(name, args=[*args, _MARK, *then]).partition(str(_MARK))
+    return lambda value: f"{head}{int(value)}{tail}"
 
 
 def _refuse(request: HttpRequest, message: str, status: int) -> HttpResponse:
