@@ -3,20 +3,21 @@ the actions this person may take now. Read with a fixed number of queries howeve
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from lti_plugin.support import policy
+from lti_plugin.support import policy, queries
 from lti_plugin.support.actor import Actor
 from lti_plugin.support.models import (
     AbsenceRecord,
     Adaptation,
-    AdaptationFollowUp,
     Case,
     Concern,
     Decision,
@@ -24,7 +25,7 @@ from lti_plugin.support.models import (
     Person,
     Plan,
     PlanFollowUp,
-    Review,
+    View,
 )
 from lti_plugin.support.services import welfare
 from lti_plugin.support.services.absence import Proposal, follow_up_due_on, ladder_for, proposal
@@ -44,9 +45,14 @@ class Event:
     text: str
     who: str = ""
 
-    @property
+    @functools.cached_property
     def day(self) -> date:
         return timezone.localdate(self.at) if isinstance(self.at, datetime) else self.at
+
+    @functools.cached_property
+    def iso(self) -> str:
+        """The school's day, as the page writes dates (Y-m-d), without the template's date filter."""
+        return self.day.isoformat()
 
 
 def _sort_key(event: Event) -> tuple[date, str]:
@@ -88,48 +94,50 @@ def _measures():  # type: ignore[no-untyped-def]
 
 def panel_plans(case: Case) -> list[Plan]:
     """The case's plans, newest first, and of the plan in force and the drafted one (the two the
-    panel shows) their needs, measures, views and latest follow-ups: nothing of the plans in the
-    archive, which has a page of its own."""
+    panel shows) their needs, measures, views and latest follow-ups (`latest_follow_ups`, and
+    `more_follow_ups` when there are more than shown): nothing of the plans in the archive, which
+    has a page of its own."""
     plans = list(case.plans.select_related("evaluation__signed_by", "created_by").order_by("-created_at"))
     shown = [plan for plan in (_current(plans, Plan.Status.ACTIVE), _current(plans, Plan.Status.DRAFT)) if plan]
     if shown:
-        counts = dict(PlanFollowUp.objects.filter(plan__in=shown).values("plan_id").annotate(n=Count("pk"))
-                      .values_list("plan_id", "n"))
-        prefetch_related_objects(shown, "needs", Prefetch("measures", queryset=_measures()), "views__author",
-                                 Prefetch("follow_ups", to_attr="latest_follow_ups", queryset=PlanFollowUp.objects
-                                          .select_related("signed_by").order_by("-held_on", "-pk")[:FOLLOW_UPS_SHOWN]))
+        prefetch_related_objects(
+            shown, "needs", Prefetch("measures", queryset=_measures()),
+            Prefetch("views", queryset=View.objects.select_related("author")),
+            Prefetch("follow_ups", to_attr="latest_follow_ups", queryset=PlanFollowUp.objects
+                     .select_related("signed_by").order_by("-held_on", "-pk")[:FOLLOW_UPS_SHOWN + 1]))
         for plan in shown:
-            plan.follow_up_count = counts.get(plan.pk, 0)
+            plan.more_follow_ups = len(plan.latest_follow_ups) > FOLLOW_UPS_SHOWN
+            plan.latest_follow_ups = plan.latest_follow_ups[:FOLLOW_UPS_SHOWN]
     return plans
 
 
 def timeline(actor: Actor, case: Case, plans: list[Plan], decisions: list[Decision],
              limit: int | None = None) -> list[Event]:
     """Everything recorded on the case, newest first; with `limit`, only the latest `limit` entries
-    (each kind is asked for its latest `limit` only: a case of years reads no more than a new one)."""
-
-    def latest(queryset: QuerySet, *order: str) -> QuerySet:
-        queryset = queryset.order_by(*order)
-        return queryset[:limit] if limit else queryset
-
+    (each kind is read for its latest `limit` only: a case of years reads no more than a new one)."""
     concern_kinds, adaptation_kinds = dict(Concern.Kind.choices), dict(Adaptation.Kind.choices)
+    titles: dict[str, Callable[[str], str]] = {
+        "concern": lambda kind: str(concern_kinds.get(kind, kind)),
+        "adaptation": lambda kind: str(adaptation_kinds.get(kind, kind)),
+        "adaptation_follow_up": lambda _a: _("Follow-up of an adaptation"),
+        "assessment": lambda _a: _("Assessment"),
+        "investigation": lambda _a: _("Investigation"),
+        "follow_up": lambda _a: _("Follow-up"),
+        "review": lambda grade: _("Review at grade %(grade)s") % {"grade": grade},
+        "view": lambda whose: _("The pupil's view") if whose == "pupil" else _("A guardian's view"),
+        "hearing": lambda _a: _("Hearing"),
+        "level": lambda _a: _("Support level"),
+    }
     events: list[Event] = []
-    for at, kind, text, who in latest(case.concerns.values_list("created_at", "kind", "text", "raised_by__name"),
-                                      "-created_at", "-pk"):
-        events.append(Event(at, "concern", str(concern_kinds.get(kind, kind)), text, who))
-    for day, kind, text, who in latest(case.adaptations.values_list("started_on", "kind", "description",
-                                                                    "created_by__name"), "-started_on", "-pk"):
-        events.append(Event(day, "adaptation", str(adaptation_kinds.get(kind, kind)), text, who))
-    for day, text, who in latest(AdaptationFollowUp.objects.filter(adaptation__case=case).values_list(
-            "held_on", "text", "signed_by__name"), "-held_on", "-pk"):
-        events.append(Event(day, "follow_up", _("Follow-up of an adaptation"), text, who))
-    for at, text, recommendation, who in latest(case.assessments.values_list(
-            "started_at", "text", "recommendation", "started_by__name"), "-started_at", "-pk"):
-        events.append(Event(at, "assessment", _("Assessment"), "\n".join(filter(None, [text, recommendation])), who))
-    for at, mapping, assessment, who in latest(case.investigations.values_list(
-            "requested_at", "mapping", "assessment", "requested_by__name"), "-requested_at", "-pk"):
-        events.append(Event(at, "investigation", _("Investigation"), "\n".join(filter(None, [mapping, assessment])),
-                            who))
+    for kind, at, day, _pk, a, b, c, who in queries.timeline_rows(case.pk, limit):
+        if kind == "level":
+            events.append(Event(at, "level", titles[kind](a), level_name(actor, a)))
+            continue
+        text = "\n".join(filter(None, [b, c])) if kind in ("assessment", "investigation") else b
+        if kind == "view":
+            who = c or who  # a guardian's view recorded for them names the guardian
+        events.append(Event(at or day, "follow_up" if kind == "adaptation_follow_up" else kind, titles[kind](a),
+                            text, who))
     for plan in plans:
         name = document_name(actor, plan.document)
         events.append(Event(plan.created_at, "plan", _("%(document)s drafted") % {"document": name}, "",
@@ -140,24 +148,9 @@ def timeline(actor: Actor, case: Case, plans: list[Plan], decisions: list[Decisi
         if evaluation is not None:
             events.append(Event(evaluation.evaluated_on, "evaluation", _("Evaluation"), evaluation.text,
                                 evaluation.signed_by.name))
-    for day, text, who in latest(PlanFollowUp.objects.filter(plan__case=case).values_list(
-            "held_on", "text", "signed_by__name"), "-held_on", "-pk"):
-        events.append(Event(day, "follow_up", _("Follow-up"), text, who))
-    for day, grade, text in latest(Review.objects.filter(plan__case=case).values_list("held_on", "grade", "text"),
-                                   "-held_on", "-pk"):
-        events.append(Event(day, "review", _("Review at grade %(grade)s") % {"grade": grade}, text))
-    for at, whose, text, on_behalf_of, who in latest(case.views.values_list(
-            "created_at", "whose", "text", "on_behalf_of", "author__name"), "-created_at", "-pk"):
-        events.append(Event(at, "view", _("The pupil's view") if whose == "pupil" else _("A guardian's view"), text,
-                            on_behalf_of or who))
-    for day, summary, who in latest(case.hearings.values_list("held_on", "summary", "held_by__name"),
-                                    "-held_on", "-pk"):
-        events.append(Event(day, "hearing", _("Hearing"), summary, who))
     for decision in decisions:
         events.append(Event(decision.decided_at, "decision", decision_name(actor, decision.decision_type),
                             decision.grounds, decision.decided_by.name))
-    for at, to_level in latest(case.level_history.values_list("changed_at", "to_level"), "-changed_at", "-pk"):
-        events.append(Event(at, "level", _("Support level"), level_name(actor, to_level)))
     events.sort(key=_sort_key, reverse=True)
     return events[:limit] if limit else events
 

@@ -590,7 +590,7 @@ SV = {
     "Open the form": "Öppna formuläret",
     "Back to the course": "Tillbaka till kursen",
     "The latest %(shown)s entries.": "De senaste %(shown)s posterna.",
-    "The latest %(shown)s of %(total)s follow-ups.": "De senaste %(shown)s av %(total)s uppföljningar.",
+    "The latest %(shown)s follow-ups.": "De senaste %(shown)s uppföljningarna.",
     "All of them in the print view": "Alla i utskriftsvyn",
     "Show the whole timeline": "Visa hela tidslinjen",
 }
