@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +21,6 @@ from ..models import (
     Hearing,
     Measure,
     Plan,
-    PlanFollowUp,
     Review,
 )
 from ..pack import Pack, get_absence_ladder, get_pack
@@ -74,19 +73,14 @@ class _Plan:
     document: str
     status: str
     previous_id: int | None
-    created_at: datetime
-    activated_at: datetime | None
     evaluated_on: date | None
-    continued: bool
-    heard: bool
+    continued: bool = False
+    heard: bool = False
+    # The school's day (TIME_ZONE) the plan came into force: a decision at 00:30 counts for that day.
+    in_force_since: date | None = None
     last_follow_up: date | None = None
     measures_end: date | None = None
     reviews: list[Review] | None = None
-
-    @property
-    def day_in_force(self) -> date:
-        """The school's day (TIME_ZONE) the plan came into force: a decision at 00:30 counts for that day."""
-        return timezone.localdate(self.activated_at or self.created_at)
 
 
 def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
@@ -135,7 +129,7 @@ def _plan_items(case: _Case, plans: list[_Plan], today: date) -> list[DueItem]:
                         str(_("Decide: continue in a new plan or close"))))
                 continue
             if case.can("add_follow_up"):
-                last = plan.last_follow_up or plan.day_in_force
+                last = plan.last_follow_up or plan.in_force_since
                 items.append(DueItem("follow_up", last + timedelta(days=FOLLOW_UP_EVERY_DAYS), case.pk, plan.pk,
                                      str(_("Follow up the plan"))))
             if plan.measures_end and case.can("record_evaluation"):
@@ -157,7 +151,7 @@ def _plan_items(case: _Case, plans: list[_Plan], today: date) -> list[DueItem]:
                                      case.pk, plan.pk, str(_("Decide on the outcome of the review"))))
         elif document.review_cycle == "periodic" and document.review_months:
             if case.can("add_follow_up"):
-                last = plan.last_follow_up or plan.day_in_force
+                last = plan.last_follow_up or plan.in_force_since
                 items.append(DueItem("follow_up", last + timedelta(days=30 * document.review_months), case.pk,
                                      plan.pk, str(_("Review the plan"))))
     return items
@@ -192,41 +186,47 @@ def _cases(actor: Actor) -> dict[int, _Case]:
     actions = sorted(set(ITEM_ACTIONS) | _decision_actions(actor.pack))
     cases, names = policy.with_permissions(cases_visible_to(actor).filter(live), actor, actions)
     asked = {name for name in names.values() if name}
-    rows = cases.values("pk", "unit_id", "level", "pack_id", "pupil__unit_id", "pupil__grade", *asked)
-    return {row["pk"]: _Case(pk=row["pk"], pupil_unit_id=row["pupil__unit_id"], unit_id=row["unit_id"],
-                             level=row["level"], grade=row["pupil__grade"], pack=get_pack(row["pack_id"]),
-                             may={action: bool(name and row[name]) for action, name in names.items()})
-            for row in rows}
+    answers: dict[tuple[bool, ...], dict[str, bool]] = {}  # rows with the same answers share them
+    found: dict[int, _Case] = {}
+    for row in cases.values("pk", "unit_id", "level", "pack_id", "pupil__unit_id", "pupil__grade", *asked):
+        key = tuple(bool(row[name]) for name in asked)
+        if key not in answers:
+            answers[key] = {action: bool(name and row[name]) for action, name in names.items()}
+        found[row["pk"]] = _Case(pk=row["pk"], pupil_unit_id=row["pupil__unit_id"], unit_id=row["unit_id"],
+                                 level=row["level"], grade=row["pupil__grade"], pack=get_pack(row["pack_id"]),
+                                 may=dict(answers[key]))
+    return found
 
 
 def _plans(actor: Actor, cases: dict[int, _Case]) -> dict[int, list[_Plan]]:
-    """The plans of those cases that can have an item, with what their items are dated by: the last
-    follow-up and the measures' end only where the person may follow up or evaluate.
+    """The drafted plans and the plans in force of those cases that can have an item, with what their
+    items are dated by: whether a draft is heard and an evaluated plan continued, and the day in force,
+    the last follow-up and the measures' end only where the person may follow up or evaluate.
 
-    A plan in force that is not evaluated has an item only for one who follows plans up, evaluates or
-    reviews them (a principal's thousand plans in force wait for nobody's decision): elsewhere only
-    a heard draft, an evaluated plan not yet continued and a plan of a pupil who has left are fetched."""
+    A plan in force not yet evaluated has an item only for one who follows plans up, evaluates or
+    reviews them: of a principal's thousand plans only the drafts, the evaluated ones and those of
+    pupils who have left are read."""
     plans: dict[int, list[_Plan]] = defaultdict(list)
     by_pk: dict[int, _Plan] = {}
-    continued = Exists(Plan.objects.filter(previous=OuterRef("pk")))
-    heard = Exists(Hearing.objects.filter(plan=OuterRef("pk"), pupil_heard=True, guardians_heard=True))
     working = {pk for pk, case in cases.items() if case.can("add_follow_up") or case.can("record_evaluation")
                or case.can("record_review") or (case.pack.review_points and case.can(case.pack.review_points.decision))}
-    waiting = Q(status=Plan.Status.DRAFT, heard=True) | Q(status=Plan.Status.ACTIVE) & (
-        Q(evaluation__isnull=False, continued=False) | ~Q(case__pupil__unit_id=F("case__unit_id")))
+    waiting = Q(status=Plan.Status.DRAFT) | Q(status=Plan.Status.ACTIVE) & (
+        Q(evaluation__isnull=False) | ~Q(case__pupil__unit_id=F("case__unit_id")))
     for chunk in _chunks(cases):
         worked = [pk for pk in chunk if pk in working]
         for row in Plan.objects.filter(case_id__in=chunk, status__in=[Plan.Status.DRAFT, Plan.Status.ACTIVE]) \
-                .annotate(continued=continued, heard=heard) \
-                .filter(waiting | Q(case_id__in=worked) if worked else waiting).values(
-                    "pk", "case_id", "document", "status", "previous_id", "created_at", "activated_at",
-                    "evaluation__evaluated_on", "continued", "heard").order_by("pk"):
-            plan = _Plan(pk=row["pk"], case_id=row["case_id"], document=row["document"], status=row["status"],
-                         previous_id=row["previous_id"], created_at=row["created_at"],
-                         activated_at=row["activated_at"], evaluated_on=row["evaluation__evaluated_on"],
-                         continued=bool(row["continued"]), heard=bool(row["heard"]))
+                .filter(waiting | Q(case_id__in=worked) if worked else waiting) \
+                .values_list("pk", "case_id", "document", "status", "previous_id", "evaluation__evaluated_on"):
+            plan = _Plan(*row)
             plans[plan.case_id].append(plan)
             by_pk[plan.pk] = plan
+    for chunk in _chunks(plan.pk for plan in by_pk.values() if plan.status == Plan.Status.DRAFT):
+        for plan_id in Hearing.objects.filter(plan_id__in=chunk, pupil_heard=True, guardians_heard=True) \
+                .values_list("plan_id", flat=True):
+            by_pk[plan_id].heard = True
+    for chunk in _chunks(plan.pk for plan in by_pk.values() if plan.evaluated_on is not None):
+        for plan_id in Plan.objects.filter(previous_id__in=chunk).values_list("previous_id", flat=True):
+            by_pk[plan_id].continued = True
 
     def cycle(plan: _Plan) -> str:
         return cases[plan.case_id].pack.document(plan.document).review_cycle
@@ -238,8 +238,9 @@ def _plans(actor: Actor, cases: dict[int, _Case]) -> dict[int, list[_Plan]]:
     evaluated = [plan.pk for plan in unevaluated if cases[plan.case_id].can("record_evaluation")]
     reviewed = [plan.pk for plan in in_force if cycle(plan) == "grade_points"]
     for chunk in _chunks(followed):
-        for plan_id, last in PlanFollowUp.objects.filter(plan_id__in=chunk).values("plan_id") \
-                .annotate(last=Max("held_on")).values_list("plan_id", "last"):
+        for plan_id, activated_at, created_at, last in Plan.objects.filter(pk__in=chunk).annotate(
+                last=Max("follow_ups__held_on")).values_list("pk", "activated_at", "created_at", "last"):
+            by_pk[plan_id].in_force_since = timezone.localdate(activated_at or created_at)
             by_pk[plan_id].last_follow_up = last
     for chunk in _chunks(evaluated):
         for plan_id, end in Measure.objects.filter(plan_id__in=chunk).values("plan_id") \
@@ -264,15 +265,21 @@ class _Step:
     last_follow_up: date | None
 
 
-def _open_steps(cases: dict[int, _Case]) -> dict[int, _Step]:
+def _open_steps(actor: Actor, cases: dict[int, _Case]) -> dict[int, _Step]:
     """Each case's step of the absence ladder under way (the highest), with its last follow-up."""
-    wanted = [pk for pk, case in cases.items() if case.can("add_absence_follow_up") or case.can("start_absence_step")]
+    wanted = {pk for pk, case in cases.items() if case.can("add_absence_follow_up") or case.can("start_absence_step")}
     steps: dict[int, _Step] = {}
+    if not wanted:
+        return steps
     last = AbsenceFollowUp.objects.filter(record=OuterRef("pk")).order_by("-held_on").values("held_on")[:1]
-    for chunk in _chunks(wanted):
-        for row in AbsenceRecord.objects.filter(case_id__in=chunk, ended_on__isnull=True) \
-                .annotate(last_follow_up=Subquery(last)).order_by("case_id", "-step") \
-                .values_list("case_id", "ladder_id", "step", "started_on", "last_follow_up"):
+    records = AbsenceRecord.objects.filter(ended_on__isnull=True)
+    # A few cases are asked by id; many (a principal's) by the organisation, whose pupils on the
+    # ladder are far fewer than its cases, instead of a list of a thousand ids.
+    found = records.filter(case_id__in=wanted) if len(wanted) <= CHUNK // 10 else \
+        records.filter(case__unit__organisation=actor.organisation)
+    for row in found.annotate(last_follow_up=Subquery(last)).order_by("case_id", "-step") \
+            .values_list("case_id", "ladder_id", "step", "started_on", "last_follow_up"):
+        if row[0] in wanted:
             steps.setdefault(row[0], _Step(*row))
     return steps
 
@@ -294,7 +301,7 @@ def due_for(actor: Actor, *, today: date | None = None) -> list[DueItem]:
             full = Case.objects.select_related("pupil", "unit__organisation").get(pk=case.pk)
             case.may.update({action: policy.can(actor, action, full) for action in missing})
     plans = _plans(actor, cases)
-    steps = _open_steps(cases)
+    steps = _open_steps(actor, cases)
     items: list[DueItem] = []
     for case in cases.values():
         items += _plan_items(case, plans.get(case.pk, []), today)
