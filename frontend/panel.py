@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,8 +24,6 @@ from lti_plugin.support.models import (
     ExpertGroup,
     Person,
     Plan,
-    PlanFollowUp,
-    View,
 )
 from lti_plugin.support.services import welfare
 from lti_plugin.support.services.absence import Proposal, follow_up_due_on, ladder_for, proposal
@@ -93,21 +91,14 @@ def _measures():  # type: ignore[no-untyped-def]
 
 
 def panel_plans(case: Case) -> list[Plan]:
-    """The case's plans, newest first, and of the plan in force and the drafted one (the two the
-    panel shows) their needs, measures, views and latest follow-ups (`latest_follow_ups`, and
-    `more_follow_ups` when there are more than shown): nothing of the plans in the archive, which
-    has a page of its own."""
+    """The case's plans, newest first; the plan in force and the drafted one (the two the panel
+    shows) with `details`: their needs, measures, views and latest follow-ups, read in one statement.
+    Nothing more of the plans in the archive, which has a page of its own."""
     plans = list(case.plans.select_related("evaluation__signed_by", "created_by").order_by("-created_at"))
     shown = [plan for plan in (_current(plans, Plan.Status.ACTIVE), _current(plans, Plan.Status.DRAFT)) if plan]
-    if shown:
-        prefetch_related_objects(
-            shown, "needs", Prefetch("measures", queryset=_measures()),
-            Prefetch("views", queryset=View.objects.select_related("author")),
-            Prefetch("follow_ups", to_attr="latest_follow_ups", queryset=PlanFollowUp.objects
-                     .select_related("signed_by").order_by("-held_on", "-pk")[:FOLLOW_UPS_SHOWN + 1]))
-        for plan in shown:
-            plan.more_follow_ups = len(plan.latest_follow_ups) > FOLLOW_UPS_SHOWN
-            plan.latest_follow_ups = plan.latest_follow_ups[:FOLLOW_UPS_SHOWN]
+    details = queries.plan_details([plan.pk for plan in shown], follow_ups=FOLLOW_UPS_SHOWN)
+    for plan in shown:
+        plan.details = details[plan.pk]
     return plans
 
 
@@ -214,9 +205,9 @@ def action_forms_for(actor: Actor, case: Case, plans: list[Plan], actions: set[s
         for action in drafts:
             add(action, choices={"investigation": investigations})
     if draft is not None and policy.can(actor, pack.document(draft.document).draft_action, case):
-        measures = list(draft.measures.all())
+        measures = draft.details.measures
         add("update_draft", {"plan": draft.pk, "version": draft.version,
-                             "need": "\n".join(n.text for n in draft.needs.all()),
+                             "need": "\n".join(draft.details.needs),
                              "measure": "\n".join(m.text for m in measures),
                              # The period as it stands (a copy keeps the old plan's until it is changed).
                              "starts_on": min((m.starts_on for m in measures), default=None) or date.today(),

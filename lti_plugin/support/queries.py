@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from django.db.models import Q, QuerySet
 
@@ -118,7 +120,7 @@ def timeline_rows(case_id: int, limit: int | None = None) -> list[tuple]:  # typ
     follow-ups, reviews, views, hearings and level changes as rows (kind, at or day, id, a, b, c, who),
     in one statement; with `limit`, each kind's latest `limit` only (a case of years reads no more
     than a new one). Dates are the database's: `at` an aware datetime, `day` a date."""
-    from datetime import date, datetime, timezone as dt_timezone
+    from datetime import timezone as dt_timezone
 
     from django.db import connection
 
@@ -141,3 +143,114 @@ def timeline_rows(case_id: int, limit: int | None = None) -> list[tuple]:  # typ
             day = day.date()
         result.append((kind, at, day, pk, a or "", b or "", c or "", who or ""))
     return result
+
+
+# --- the plans the case panel shows -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MeasureRow:
+    text: str
+    responsible: str
+    starts_on: date
+    ends_on: date
+
+
+@dataclass(frozen=True)
+class ViewRow:
+    whose: str
+    on_behalf_of: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FollowUpRow:
+    held_on: date
+    text: str
+    signed_by: str
+
+
+@dataclass
+class PlanDetails:
+    """What the panel shows of a plan: its needs and measures in order, the views given on it and
+    its latest follow-ups (`more_follow_ups` when it has more than those)."""
+
+    needs: list[str] = field(default_factory=list)
+    measures: list[MeasureRow] = field(default_factory=list)
+    views: list[ViewRow] = field(default_factory=list)
+    follow_ups: list[FollowUpRow] = field(default_factory=list)
+    more_follow_ups: bool = False
+
+
+@functools.cache
+def _plan_details_sql(vendor: str, plans: int) -> str:
+    from django.apps import apps
+    from django.db import connection
+
+    support = apps.get_app_config("support")
+    quote = connection.ops.quote_name
+    text = "varchar" if vendor == "postgresql" else "text"
+    table = {name: quote(support.get_model(name)._meta.db_table)
+             for name in ("Need", "Measure", "View", "PlanFollowUp", "Person")}
+    name_of = f"(SELECT p.{quote('name')} FROM {table['Person']} p WHERE p.{quote('id')} = t.{{}})"
+    no_date = "CAST(NULL AS date)"
+    columns = "kind, plan_id, ord, a, b, c, d1, d2"
+    branches = [
+        f"SELECT CAST('need' AS {text}) AS kind, t.{quote('plan_id')} AS plan_id, t.{quote('order')} AS ord, "
+        f"t.{quote('text')} AS a, CAST('' AS {text}) AS b, CAST('' AS {text}) AS c, {no_date} AS d1, "
+        f"{no_date} AS d2 FROM {table['Need']} t WHERE t.{quote('plan_id')} IN (%s)",
+        f"SELECT CAST('measure' AS {text}), t.{quote('plan_id')}, t.{quote('order')}, t.{quote('text')}, "
+        f"{name_of.format(quote('responsible_id'))}, CAST('' AS {text}), t.{quote('starts_on')}, "
+        f"t.{quote('ends_on')} FROM {table['Measure']} t WHERE t.{quote('plan_id')} IN (%s)",
+        f"SELECT CAST('view' AS {text}), t.{quote('plan_id')}, t.{quote('id')}, t.{quote('text')}, "
+        f"t.{quote('on_behalf_of')}, t.{quote('whose')}, {no_date}, {no_date} FROM {table['View']} t "
+        f"WHERE t.{quote('plan_id')} IN (%s)",
+    ]
+    for number in range(plans):
+        branches.append(
+            f"SELECT * FROM (SELECT CAST('follow_up' AS {text}) AS kind, t.{quote('plan_id')} AS plan_id, "
+            f"t.{quote('id')} AS ord, t.{quote('text')} AS a, {name_of.format(quote('signed_by_id'))} AS b, "
+            f"CAST('' AS {text}) AS c, t.{quote('held_on')} AS d1, {no_date} AS d2 FROM {table['PlanFollowUp']} t "
+            f"WHERE t.{quote('plan_id')} = %s ORDER BY t.{quote('held_on')} DESC, t.{quote('id')} DESC LIMIT %s) f{number}")
+    return f"SELECT {columns} FROM ({' UNION ALL '.join(branches)}) details ORDER BY kind, plan_id, ord"
+
+
+def plan_details(plan_ids: list[int], follow_ups: int) -> dict[int, PlanDetails]:
+    """The details the panel shows of these plans (a case's plan in force and its draft), in one
+    statement; of the follow-ups the latest `follow_ups` of each."""
+    from django.db import connection
+
+    if not plan_ids:
+        return {}
+    placeholders = ", ".join(["%s"] * len(plan_ids))
+    sql = _plan_details_sql(connection.vendor, len(plan_ids)).replace("IN (%s)", f"IN ({placeholders})")
+    params: list[object] = [*plan_ids, *plan_ids, *plan_ids]
+    for plan_id in plan_ids:
+        params += [plan_id, follow_ups + 1]
+    details = {plan_id: PlanDetails() for plan_id in plan_ids}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    latest: dict[int, list[tuple[date, int, FollowUpRow]]] = {plan_id: [] for plan_id in plan_ids}
+    for kind, plan_id, order, a, b, c, d1, d2 in rows:  # in order of kind, plan and `ord`
+        found = details[plan_id]
+        if kind == "need":
+            found.needs.append(a)
+        elif kind == "measure":
+            found.measures.append(MeasureRow(a, b or "", _day(d1), _day(d2)))
+        elif kind == "view":
+            found.views.append(ViewRow(c, b or "", a))
+        else:
+            latest[plan_id].append((_day(d1), order, FollowUpRow(_day(d1), a, b or "")))
+    for plan_id, found in details.items():
+        newest_first = [row for _day_, _pk, row in sorted(latest[plan_id], key=lambda item: item[:2], reverse=True)]
+        found.follow_ups, found.more_follow_ups = newest_first[:follow_ups], len(newest_first) > follow_ups
+    return details
+
+
+def _day(value: object) -> date:
+    """A date as the database gives it through a union (SQLite: text)."""
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        return value.date()
+    return value  # type: ignore[return-value]

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from lti_plugin.support import policy
+from lti_plugin.support import policy, queries
 from lti_plugin.support.models import (
     AuditEntry,
     Case,
@@ -275,6 +275,8 @@ def test_the_caseload_query_is_exactly_the_policy(schools: dict[str, School], db
         listed = set(policy.viewable_cases(actor).values_list("pk", flat=True))
         allowed = {case.pk for case in all_cases if policy.can(actor, "view_case", case)}
         assert listed == allowed, key
+        # The wider net the due service starts from misses none of them.
+        assert allowed <= set(queries.cases_visible_to(actor).values_list("pk", flat=True)), key
 
 
 def test_an_expert_group_member_finds_the_groups_record_from_the_start_page(schools: dict[str, School],
@@ -297,3 +299,25 @@ def test_the_panel_speaks_english_when_the_platform_does(schools: dict[str, Scho
     launch_id = urlsplit(response["Location"]).path.split("/")[2]
     page = client.get(reverse("frontend:case", args=[launch_id, school.case.pk])).content.decode()
     assert "What you may do" in page and "Vad du får göra" not in page
+
+
+@pytest.mark.parametrize("pack", PACKS)
+def test_the_answers_a_list_gets_from_the_database_are_the_policys(schools: dict[str, School], db: None,
+                                                                    pack: str) -> None:
+    """policy.with_permissions (what the due service reads with its cases) answers as can() does, for
+    every action of the pack, every person and every case of the organisation."""
+    school = schools[pack]
+    levels = [level.key for level in school.actor("principal").pack.levels]
+    Case.objects.filter(pk=school.case_7b.pk).update(level=levels[-1])  # grants limited to levels, too
+    Case.objects.filter(pk=school.case_elsewhere.pk).update(level=levels[1])
+    all_cases = list(Case.objects.filter(unit__organisation=school.organisation).select_related("pupil", "unit"))
+    actions = sorted(school.actor("principal").pack.actions)
+    for key in school.people:
+        actor = school.actor(key)
+        rows, names = policy.with_permissions(Case.objects.filter(pk__in=[case.pk for case in all_cases]), actor,
+                                              actions)
+        answers = {row["pk"]: row for row in rows.values("pk", *{name for name in names.values() if name})}
+        for case in all_cases:
+            for action in actions:
+                name = names[action]
+                assert bool(name and answers[case.pk][name]) == policy.can(actor, action, case), (key, action, case)

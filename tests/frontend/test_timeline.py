@@ -84,3 +84,35 @@ def test_the_panel_shows_the_latest_30_entries_and_the_whole_timeline_on_request
     assert any("Uppföljning nr 0" in entry for _day, entry in everything)
     days = [day for day, _entry in everything]
     assert days == sorted(days, reverse=True)
+
+
+def _section(page: str, testid: str) -> str:
+    return page.split(f'data-testid="{testid}"', 1)[1].split("</ul>", 1)[0].split("</table>", 1)[0]
+
+
+def test_the_plan_shows_its_needs_measures_views_and_latest_ten_follow_ups(schools: dict[str, School],
+                                                                          db: None) -> None:
+    school = schools["se"]
+    special = school.actor("special_teacher")
+    plan = plans.draft_plan(actor=special, case=school.case, document="action_plan",
+                            needs=["Läsförståelse", "Arbetsro"],
+                            measures=[plans.MeasureInput("Högläsning", special.person, date(2026, 1, 12),
+                                                         date(2026, 3, 31))])
+    plans.add_own_view(actor=school.actor("pupil"), case=school.case, plan=plan, text="Jag vill läsa mer")
+    Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.ACTIVE, activated_at=timezone.now())
+    for number in range(12):
+        plans.add_follow_up(actor=special, plan=plan, text=f"Uppföljning {number:02}",
+                            held_on=date(2026, 2, 1) + timedelta(days=number))
+    page = text(school.view("special_teacher", school.case))
+    needs = _section(page, "needs")
+    assert needs.index("Läsförståelse") < needs.index("Arbetsro")
+    measures = _section(page, "measures")
+    assert "Högläsning" in measures and "Special Teacher X" in measures and "2026-01-12 – 2026-03-31" in measures
+    assert "Jag vill läsa mer" in _section(page, "views")
+    shown = re.findall(r"Uppföljning (\d\d)", _section(page, "follow-ups"))
+    assert shown == [f"{number:02}" for number in range(11, 1, -1)]  # the latest ten, newest first
+    assert "De senaste 10 uppföljningarna." in page
+    assert reverse("frontend:plan-print", args=[school["special_teacher"].launch_id, plan.pk]) in page
+    printed = text(school["special_teacher"].get(reverse("frontend:plan-print", args=[
+        school["special_teacher"].launch_id, plan.pk])))
+    assert "Uppföljning 00" in printed and "Uppföljning 11" in printed  # the print view has them all
