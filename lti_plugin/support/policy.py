@@ -225,10 +225,6 @@ def _scope_q(actor: Actor, role: str, scope: str) -> Q:
 
 def _level_q(actor: Actor, action: str, role: str) -> Q:
     """`_at_level` as a filter: the grant's levels, plus cases presented for a decision to them."""
-    from django.db.models import Exists, OuterRef
-
-    from .models import Decision, Submission
-
     grant = actor.pack.grant(action, role)
     if grant is None:
         return Q(pk__in=[])
@@ -237,12 +233,21 @@ def _level_q(actor: Actor, action: str, role: str) -> Q:
     at_level = Q(level__in=grant.levels)
     if not grant.include_pending:
         return at_level
-    types = [key for key, spec in actor.pack.decisions.items() if set(spec.levels) & set(grant.levels)]
+    return at_level | _pending_q(actor, grant.levels)
+
+
+def _pending_q(actor: Actor, levels: tuple[str, ...]) -> Q:
+    """`_pending` as a filter: a decision to one of `levels` is presented and not yet taken."""
+    from django.db.models import Exists, OuterRef
+
+    from .models import Decision, Submission
+
+    types = [key for key, spec in actor.pack.decisions.items() if set(spec.levels) & set(levels)]
     decided = Decision.objects.filter(case=OuterRef("case"), decision_type=OuterRef("decision_type"),
                                       decided_at__gte=OuterRef("submitted_at"))
     pending = Submission.objects.filter(case=OuterRef("pk"), kind=Submission.Kind.PRESENTED,
                                         decision_type__in=types).filter(~Exists(decided))
-    return at_level | Q(Exists(pending))
+    return Q(Exists(pending))
 
 
 def reach(actor: Actor, action: str) -> Q:
@@ -258,26 +263,61 @@ def viewable_cases(actor: Actor, action: str = "view_case"):  # type: ignore[no-
     return Case.objects.filter(reach(actor, action))
 
 
-def with_permissions(cases, actor: Actor, actions: Iterable[str]):  # type: ignore[no-untyped-def]
-    """The cases, each with what `can(actor, action, case)` answers for each action, in the one query
-    that fetches them (a list that asks per row would ask thousands of times). Returns the queryset
-    and, per action, the name of its boolean annotation, or None where none of the person's roles
-    may take the action at all (no). Actions with the same rule for this person (most of a
-    principal's) share one annotation: compiling the conditions costs more than running them."""
-    from django.db.models import BooleanField, ExpressionWrapper
+class ListAnswers:
+    """The policy's answers for the rows of a list of cases (`with_permissions`): can() taken apart
+    as it decides, each role's scope asked of the database once for all the actions that share it,
+    each grant's levels checked against the row's level."""
 
-    names: dict[str, str | None] = {}
-    asked: dict[Q, str] = {}
-    for action in actions:
-        if not actor.roles & actor.pack.roles_for(action):
-            names[action] = None
-            continue
-        condition = reach(actor, action)
-        try:
-            name = asked.setdefault(condition, f"may_{action}")
-        except TypeError:  # a condition that cannot be compared is asked on its own
-            name = f"may_{action}"
-        names[action] = name
-        if name == f"may_{action}":
-            cases = cases.annotate(**{name: ExpressionWrapper(condition, output_field=BooleanField())})
-    return cases, names
+    def __init__(self, actor: Actor, actions: Iterable[str]) -> None:
+        self.actor, self.actions = actor, tuple(actions)
+        pack = actor.pack
+        self.scopes: dict[tuple[str, str], str] = {}  # (role, scope) -> its column
+        self.pending: dict[tuple[str, ...], str] = {}  # levels a decision is presented to -> its column
+        for action in self.actions:
+            for role in actor.roles & pack.roles_for(action):
+                scope = pack.scope_for(action, role) or ""
+                self.scopes.setdefault((role, scope), f"scope_{len(self.scopes)}")
+                grant = pack.grant(action, role)
+                if grant is not None and grant.levels and grant.include_pending:
+                    self.pending.setdefault(tuple(grant.levels), f"pending_{len(self.pending)}")
+        self._answered: dict[tuple[object, ...], dict[str, bool]] = {}
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.scopes.values(), *self.pending.values()]
+
+    def annotations(self) -> dict[str, object]:
+        from django.db.models import BooleanField, ExpressionWrapper
+
+        conditions = {column: _scope_q(self.actor, role, scope) for (role, scope), column in self.scopes.items()}
+        conditions.update({column: _pending_q(self.actor, levels) for levels, column in self.pending.items()})
+        return {column: ExpressionWrapper(condition, output_field=BooleanField())
+                for column, condition in conditions.items()}
+
+    def of(self, row: dict[str, object]) -> dict[str, bool]:
+        """Per action, what can() answers for the case in `row` (its `level` and the columns)."""
+        key = (row["level"], *(bool(row[column]) for column in self.columns))
+        if key not in self._answered:
+            pack = self.actor.pack
+
+            def at_level(action: str, role: str) -> bool:
+                grant = pack.grant(action, role)
+                if grant is None:
+                    return False
+                if not grant.levels or row["level"] in grant.levels:
+                    return True
+                return grant.include_pending and bool(row[self.pending[tuple(grant.levels)]])
+
+            self._answered[key] = {action: any(
+                at_level(action, role) and bool(row[self.scopes[(role, pack.scope_for(action, role) or "")]])
+                for role in self.actor.roles & pack.roles_for(action)) for action in self.actions}
+        return self._answered[key]
+
+
+def with_permissions(cases, actor: Actor, actions: Iterable[str]):  # type: ignore[no-untyped-def]
+    """The cases (of the actor's organisation), each with what `can(actor, action, case)` answers for
+    each action, from the one query that fetches them: a list that asks per row asks thousands of
+    times. Returns the queryset and its `ListAnswers`; `answers.of(row)` of a row of
+    `.values("level", *answers.columns)` gives the answers."""
+    answers = ListAnswers(actor, actions)
+    return cases.annotate(**answers.annotations()), answers

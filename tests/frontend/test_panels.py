@@ -314,10 +314,9 @@ def test_the_answers_a_list_gets_from_the_database_are_the_policys(schools: dict
     actions = sorted(school.actor("principal").pack.actions)
     for key in school.people:
         actor = school.actor(key)
-        rows, names = policy.with_permissions(Case.objects.filter(pk__in=[case.pk for case in all_cases]), actor,
-                                              actions)
-        answers = {row["pk"]: row for row in rows.values("pk", *{name for name in names.values() if name})}
+        rows, answers = policy.with_permissions(Case.objects.filter(pk__in=[case.pk for case in all_cases]), actor,
+                                                actions)
+        listed = {row["pk"]: answers.of(row) for row in rows.values("pk", "level", *answers.columns)}
         for case in all_cases:
             for action in actions:
-                name = names[action]
-                assert bool(name and answers[case.pk][name]) == policy.can(actor, action, case), (key, action, case)
+                assert listed[case.pk][action] == policy.can(actor, action, case), (key, action, case)

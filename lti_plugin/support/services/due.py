@@ -184,17 +184,12 @@ def _cases(actor: Actor) -> dict[int, _Case]:
     live = Exists(Plan.objects.filter(case=OuterRef("pk"), status__in=[Plan.Status.DRAFT, Plan.Status.ACTIVE])) \
         | Exists(AbsenceRecord.objects.filter(case=OuterRef("pk"), ended_on__isnull=True))
     actions = sorted(set(ITEM_ACTIONS) | _decision_actions(actor.pack))
-    cases, names = policy.with_permissions(cases_visible_to(actor).filter(live), actor, actions)
-    asked = {name for name in names.values() if name}
-    answers: dict[tuple[bool, ...], dict[str, bool]] = {}  # rows with the same answers share them
+    cases, answers = policy.with_permissions(cases_visible_to(actor).filter(live), actor, actions)
     found: dict[int, _Case] = {}
-    for row in cases.values("pk", "unit_id", "level", "pack_id", "pupil__unit_id", "pupil__grade", *asked):
-        key = tuple(bool(row[name]) for name in asked)
-        if key not in answers:
-            answers[key] = {action: bool(name and row[name]) for action, name in names.items()}
+    for row in cases.values("pk", "unit_id", "level", "pack_id", "pupil__unit_id", "pupil__grade", *answers.columns):
         found[row["pk"]] = _Case(pk=row["pk"], pupil_unit_id=row["pupil__unit_id"], unit_id=row["unit_id"],
                                  level=row["level"], grade=row["pupil__grade"], pack=get_pack(row["pack_id"]),
-                                 may=dict(answers[key]))
+                                 may=dict(answers.of(row)))
     return found
 
 
