@@ -58,4 +58,9 @@ def record_read(actor: Actor, obj: models.Model) -> AuditEntry:
 
 def record_list(actor: Actor, objects: Iterable[models.Model], object_type: str) -> AuditEntry:
     """A list view: one entry naming the ids it showed."""
-    return _entry(actor, "list", object_type, [obj.pk for obj in objects], None)
+    return record_listed(actor, [obj.pk for obj in objects], object_type)
+
+
+def record_listed(actor: Actor, ids: Iterable[int], object_type: str) -> AuditEntry:
+    """`record_list` for a list that read only the ids and names it shows, not whole objects."""
+    return _entry(actor, "list", object_type, list(ids), None)

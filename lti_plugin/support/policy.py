@@ -258,6 +258,16 @@ def reach(actor: Actor, action: str) -> Q:
     return condition & Q(unit__organisation=actor.organisation)
 
 
+def scope_reach(actor: Actor, actions: Iterable[str]) -> Q:
+    """The cases some role of the actor reaches for any of `actions`, their levels aside: a wider net
+    than can(), for a list to leave out what no answer could be yes for."""
+    pack, condition = actor.pack, Q(pk__in=[])
+    for role, scope in sorted({(role, pack.scope_for(action, role) or "") for action in actions
+                               for role in actor.roles & pack.roles_for(action)}):
+        condition |= _scope_q(actor, role, scope)
+    return condition
+
+
 def viewable_cases(actor: Actor, action: str = "view_case"):  # type: ignore[no-untyped-def]
     """Exactly the cases `can(actor, action, case)` answers yes for, as one queryset (the caseload)."""
     return Case.objects.filter(reach(actor, action))
@@ -296,20 +306,24 @@ class ListAnswers:
 
     def of(self, row: dict[str, object]) -> dict[str, bool]:
         """Per action, what can() answers for the case in `row` (its `level` and the columns)."""
-        key = (row["level"], *(bool(row[column]) for column in self.columns))
+        return self.of_values(str(row["level"]), tuple(row[column] for column in self.columns))
+
+    def of_values(self, level: str, values: tuple[object, ...]) -> dict[str, bool]:
+        """`of` for a row read with values_list: the case's level, and the columns' values in order."""
+        key = (level, *(bool(value) for value in values))
         if key not in self._answered:
-            pack = self.actor.pack
+            pack, column = self.actor.pack, dict(zip(self.columns, key[1:]))
 
             def at_level(action: str, role: str) -> bool:
                 grant = pack.grant(action, role)
                 if grant is None:
                     return False
-                if not grant.levels or row["level"] in grant.levels:
+                if not grant.levels or level in grant.levels:
                     return True
-                return grant.include_pending and bool(row[self.pending[tuple(grant.levels)]])
+                return grant.include_pending and column[self.pending[tuple(grant.levels)]]
 
             self._answered[key] = {action: any(
-                at_level(action, role) and bool(row[self.scopes[(role, pack.scope_for(action, role) or "")]])
+                at_level(action, role) and column[self.scopes[(role, pack.scope_for(action, role) or "")]]
                 for role in self.actor.roles & pack.roles_for(action)) for action in self.actions}
         return self._answered[key]
 

@@ -24,6 +24,7 @@ from ..models import (
     Review,
 )
 from ..pack import Pack, get_absence_ladder, get_pack
+from ..policy import UNIT_ROLES
 from ..queries import cases_visible_to
 from .absence import follow_up_due_on, proposal
 from .decisions import adoption_of
@@ -177,19 +178,33 @@ def _absence_items(actor: Actor, case: _Case, record: _Step | None, today: date)
 
 
 def _cases(actor: Actor) -> dict[int, _Case]:
-    """The cases that can have something due, with the policy's answers for the items' actions.
+    """The cases that can have something due for this person, with the policy's answers for the
+    items' actions.
 
-    Only a case with a plan drafted or in force, or a step of the absence ladder under way, has
-    anything due: the others (most of a school's cases) are not fetched at all."""
-    live = Exists(Plan.objects.filter(case=OuterRef("pk"), status__in=[Plan.Status.DRAFT, Plan.Status.ACTIVE])) \
-        | Exists(AbsenceRecord.objects.filter(case=OuterRef("pk"), ended_on__isnull=True))
-    actions = sorted(set(ITEM_ACTIONS) | _decision_actions(actor.pack))
+    Something is due on a case with a drafted plan, an evaluated one, a pupil who has left the unit
+    or a step of the absence ladder under way; a plan in force is otherwise due only for those who
+    follow it up, evaluate or review it. Other cases (most of a school's) are not read at all."""
+    pack = actor.pack
+    open_step = Exists(AbsenceRecord.objects.filter(case=OuterRef("pk"), ended_on__isnull=True))
+    work = {"add_follow_up", "record_evaluation", "record_review"} | (
+        {pack.review_points.decision} if pack.review_points else set())
+    workers = {role for action in work for role in pack.roles_for(action)}
+    if actor.roles & (UNIT_ROLES | {"education_chief"}) <= workers:
+        # Every role the person reaches cases by follows plans up, evaluates or reviews them.
+        live = Exists(Plan.objects.filter(case=OuterRef("pk"), status__in=[Plan.Status.DRAFT, Plan.Status.ACTIVE])) \
+            | open_step
+    else:  # a principal: of the plans in force only those they also work on, or that wait for them
+        active = Plan.objects.filter(case=OuterRef("pk"), status=Plan.Status.ACTIVE)
+        live = Exists(Plan.objects.filter(case=OuterRef("pk"), status=Plan.Status.DRAFT)) \
+            | Exists(active.filter(evaluation__isnull=False)) | open_step \
+            | Exists(active) & (~Q(pupil__unit_id=F("unit_id")) | policy.scope_reach(actor, work))
+    actions = sorted(set(ITEM_ACTIONS) | _decision_actions(pack))
     cases, answers = policy.with_permissions(cases_visible_to(actor).filter(live), actor, actions)
     found: dict[int, _Case] = {}
-    for row in cases.values("pk", "unit_id", "level", "pack_id", "pupil__unit_id", "pupil__grade", *answers.columns):
-        found[row["pk"]] = _Case(pk=row["pk"], pupil_unit_id=row["pupil__unit_id"], unit_id=row["unit_id"],
-                                 level=row["level"], grade=row["pupil__grade"], pack=get_pack(row["pack_id"]),
-                                 may=dict(answers.of(row)))
+    for pk, unit_id, level, pack_id, pupil_unit_id, grade, *values in cases.values_list(
+            "pk", "unit_id", "level", "pack_id", "pupil__unit_id", "pupil__grade", *answers.columns):
+        found[pk] = _Case(pk=pk, pupil_unit_id=pupil_unit_id, unit_id=unit_id, level=level, grade=grade,
+                          pack=get_pack(pack_id), may=dict(answers.of_values(level, tuple(values))))
     return found
 
 
@@ -270,7 +285,7 @@ def _open_steps(actor: Actor, cases: dict[int, _Case]) -> dict[int, _Step]:
     records = AbsenceRecord.objects.filter(ended_on__isnull=True)
     # A few cases are asked by id; many (a principal's) by the organisation, whose pupils on the
     # ladder are far fewer than its cases, instead of a list of a thousand ids.
-    found = records.filter(case_id__in=wanted) if len(wanted) <= CHUNK // 10 else \
+    found = records.filter(case_id__in=wanted) if len(wanted) <= 50 else \
         records.filter(case__unit__organisation=actor.organisation)
     for row in found.annotate(last_follow_up=Subquery(last)).order_by("case_id", "-step") \
             .values_list("case_id", "ladder_id", "step", "started_on", "last_follow_up"):
