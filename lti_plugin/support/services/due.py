@@ -19,7 +19,6 @@ from ..models import (
     Case,
     Decision,
     Hearing,
-    Measure,
     Plan,
     Review,
 )
@@ -224,8 +223,10 @@ def _plans(actor: Actor, cases: dict[int, _Case]) -> dict[int, list[_Plan]]:
         Q(evaluation__isnull=False) | ~Q(case__pupil__unit_id=F("case__unit_id")))
     for chunk in _chunks(cases):
         worked = [pk for pk in chunk if pk in working]
-        for row in Plan.objects.filter(case_id__in=chunk, status__in=[Plan.Status.DRAFT, Plan.Status.ACTIVE]) \
-                .filter(waiting | Q(case_id__in=worked) if worked else waiting) \
+        mine = Plan.objects.filter(case_id__in=chunk, status__in=[Plan.Status.DRAFT, Plan.Status.ACTIVE])
+        if len(worked) < len(chunk):  # where one works on every case, every plan may have an item
+            mine = mine.filter(waiting | Q(case_id__in=worked) if worked else waiting)
+        for row in mine \
                 .values_list("pk", "case_id", "document", "status", "previous_id", "evaluation__evaluated_on"):
             plan = _Plan(*row)
             plans[plan.case_id].append(plan)
@@ -247,15 +248,15 @@ def _plans(actor: Actor, cases: dict[int, _Case]) -> dict[int, list[_Plan]]:
                 if cases[plan.case_id].can("add_follow_up")]
     evaluated = [plan.pk for plan in unevaluated if cases[plan.case_id].can("record_evaluation")]
     reviewed = [plan.pk for plan in in_force if cycle(plan) == "grade_points"]
-    for chunk in _chunks(followed):
-        for plan_id, activated_at, created_at, last in Plan.objects.filter(pk__in=chunk).annotate(
-                last=Max("follow_ups__held_on")).values_list("pk", "activated_at", "created_at", "last"):
-            by_pk[plan_id].in_force_since = timezone.localdate(activated_at or created_at)
-            by_pk[plan_id].last_follow_up = last
-    for chunk in _chunks(evaluated):
-        for plan_id, end in Measure.objects.filter(plan_id__in=chunk).values("plan_id") \
-                .annotate(end=Max("ends_on")).values_list("plan_id", "end"):
-            by_pk[plan_id].measures_end = end
+    # One query for both dates (Max is not changed by the joins' repeated rows); a date read for a plan
+    # whose item the person may not act on makes no item (the items ask the policy's answers).
+    for chunk in _chunks(sorted(set(followed) | set(evaluated))):
+        for plan_id, activated_at, created_at, last, end in Plan.objects.filter(pk__in=chunk).annotate(
+                last=Max("follow_ups__held_on"), end=Max("measures__ends_on")).values_list(
+                "pk", "activated_at", "created_at", "last", "end"):
+            plan = by_pk[plan_id]
+            plan.in_force_since = timezone.localdate(activated_at or created_at)
+            plan.last_follow_up, plan.measures_end = last, end
     for plan_id in reviewed:
         by_pk[plan_id].reviews = []
     for chunk in _chunks(reviewed):
