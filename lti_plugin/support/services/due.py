@@ -193,10 +193,12 @@ def _cases(actor: Actor) -> dict[int, _Case]:
         live = Exists(Plan.objects.filter(case=OuterRef("pk"), status__in=[Plan.Status.DRAFT, Plan.Status.ACTIVE])) \
             | open_step
     else:  # a principal: of the plans in force only those they also work on, or that wait for them
-        active = Plan.objects.filter(case=OuterRef("pk"), status=Plan.Status.ACTIVE)
-        live = Exists(Plan.objects.filter(case=OuterRef("pk"), status=Plan.Status.DRAFT)) \
-            | Exists(active.filter(evaluation__isnull=False)) | open_step \
-            | Exists(active) & (~Q(pupil__unit_id=F("unit_id")) | policy.scope_reach(actor, work))
+        mine = Plan.objects.filter(case=OuterRef("pk"))
+        waiting = mine.filter(Q(status=Plan.Status.DRAFT) | Q(status=Plan.Status.ACTIVE, evaluation__isnull=False))
+        # The cheap conditions on the case's own row first: the database asks the plans only then.
+        live = Exists(waiting) | open_step \
+            | (~Q(pupil__unit_id=F("unit_id")) | policy.scope_reach(actor, work)) \
+            & Exists(mine.filter(status=Plan.Status.ACTIVE))
     actions = sorted(set(ITEM_ACTIONS) | _decision_actions(pack))
     cases, answers = policy.with_permissions(cases_visible_to(actor).filter(live), actor, actions)
     found: dict[int, _Case] = {}
@@ -219,10 +221,10 @@ def _plans(actor: Actor, cases: dict[int, _Case]) -> dict[int, list[_Plan]]:
     by_pk: dict[int, _Plan] = {}
     working = {pk for pk, case in cases.items() if case.can("add_follow_up") or case.can("record_evaluation")
                or case.can("record_review") or (case.pack.review_points and case.can(case.pack.review_points.decision))}
-    waiting = Q(status=Plan.Status.DRAFT) | Q(status=Plan.Status.ACTIVE) & (
-        Q(evaluation__isnull=False) | ~Q(case__pupil__unit_id=F("case__unit_id")))
+    waiting = Q(status=Plan.Status.DRAFT) | Q(status=Plan.Status.ACTIVE, evaluation__isnull=False)
     for chunk in _chunks(cases):
-        worked = [pk for pk in chunk if pk in working]
+        # A plan in force of a pupil who has left waits for the decision on closing it.
+        worked = [pk for pk in chunk if pk in working or cases[pk].pupil_unit_id != cases[pk].unit_id]
         mine = Plan.objects.filter(case_id__in=chunk, status__in=[Plan.Status.DRAFT, Plan.Status.ACTIVE])
         if len(worked) < len(chunk):  # where one works on every case, every plan may have an item
             mine = mine.filter(waiting | Q(case_id__in=worked) if worked else waiting)
