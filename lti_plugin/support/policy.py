@@ -42,12 +42,16 @@ def taught_pupil_ids(actor: Actor) -> frozenset[int]:
 
 def in_classes(actor: Actor) -> Q:
     """Cases of pupils in the classes the actor is class teacher of, as a condition on the case's own
-    column (an index finds them; a condition on the pupil's table made the database read every case)."""
+    column: the pupils' ids, asked once per actor (an index finds their cases; a condition on the
+    pupil's table, or a subquery beside other conditions, made the database read every case)."""
     from .models import Pupil
 
     if not actor.classes:
         return Q(pk__in=[])
-    return Q(pupil_id__in=Pupil.objects.filter(school_class_id__in=actor.classes).values("pk"))
+    if "classes" not in actor.memo:
+        actor.memo["classes"] = frozenset(Pupil.objects.filter(school_class_id__in=actor.classes)
+                                          .values_list("pk", flat=True))
+    return Q(pupil_id__in=actor.memo["classes"])
 
 
 def _taught(actor: Actor, case: Case) -> bool:
