@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
+from django.db.models import Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +20,7 @@ from ..models import (
     Decision,
     Hearing,
     Plan,
+    Pupil,
     Review,
 )
 from ..pack import Pack, get_absence_ladder, get_pack
@@ -196,14 +197,19 @@ def _cases(actor: Actor) -> dict[int, _Case]:
         mine = Plan.objects.filter(case=OuterRef("pk"))
         waiting = mine.filter(Q(status=Plan.Status.DRAFT) | Q(status=Plan.Status.ACTIVE, evaluation__isnull=False))
         # The cheap conditions on the case's own row first: the database asks the plans only then.
+        left = ~Exists(Pupil.objects.filter(pk=OuterRef("pupil_id"), unit_id=OuterRef("unit_id")))
         live = Exists(waiting) | open_step \
-            | (~Q(pupil__unit_id=F("unit_id")) | policy.scope_reach(actor, work)) \
-            & Exists(mine.filter(status=Plan.Status.ACTIVE))
+            | (left | policy.scope_reach(actor, work)) & Exists(mine.filter(status=Plan.Status.ACTIVE))
     actions = sorted(set(ITEM_ACTIONS) | _decision_actions(pack))
-    cases, answers = policy.with_permissions(cases_visible_to(actor).filter(live), actor, actions)
+    # The pupil's unit and grade looked up by id for the cases found (joining the pupils made
+    # PostgreSQL read all 20,000 of them for a principal's 180 cases).
+    pupil = Pupil.objects.filter(pk=OuterRef("pupil_id"))
+    cases, answers = policy.with_permissions(cases_visible_to(actor).filter(live).annotate(
+        pupil_unit=Subquery(pupil.values("unit_id")[:1]), pupil_grade=Subquery(pupil.values("grade")[:1])),
+        actor, actions)
     found: dict[int, _Case] = {}
     for pk, unit_id, level, pack_id, pupil_unit_id, grade, *values in cases.values_list(
-            "pk", "unit_id", "level", "pack_id", "pupil__unit_id", "pupil__grade", *answers.columns):
+            "pk", "unit_id", "level", "pack_id", "pupil_unit", "pupil_grade", *answers.columns):
         found[pk] = _Case(pk=pk, pupil_unit_id=pupil_unit_id, unit_id=unit_id, level=level, grade=grade,
                           pack=get_pack(pack_id), may=dict(answers.of_values(level, tuple(values))))
     return found
