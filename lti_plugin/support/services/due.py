@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+
 from django.db.models import Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,14 +17,13 @@ from ..errors import RuleBroken
 from ..models import (
     AbsenceFollowUp,
     AbsenceRecord,
-    Case,
     Decision,
     Hearing,
     Plan,
     Pupil,
     Review,
 )
-from ..pack import Pack, get_absence_ladder, get_pack
+from ..pack import Pack, available_packs, get_absence_ladder, get_pack
 from ..policy import UNIT_ROLES
 from ..queries import cases_visible_to
 from .absence import follow_up_due_on, proposal
@@ -200,7 +200,9 @@ def _cases(actor: Actor) -> dict[int, _Case]:
         left = ~Exists(Pupil.objects.filter(pk=OuterRef("pupil_id"), unit_id=OuterRef("unit_id")))
         live = Exists(waiting) | open_step \
             | (left | policy.scope_reach(actor, work)) & Exists(mine.filter(status=Plan.Status.ACTIVE))
-    actions = sorted(set(ITEM_ACTIONS) | _decision_actions(pack))
+    # A case kept under an earlier pack (fi-2010 after 2025) waits for that pack's decisions: the
+    # answers are asked for every shipped pack's (can() answers no where the person's pack has none).
+    actions = sorted(set(ITEM_ACTIONS).union(*(_decision_actions(get_pack(key)) for key in available_packs())))
     # The pupil's unit and grade looked up by id for the cases found (joining the pupils made
     # PostgreSQL read all 20,000 of them for a principal's 180 cases).
     pupil = Pupil.objects.filter(pk=OuterRef("pupil_id"))
@@ -312,13 +314,6 @@ def due_for(actor: Actor, *, today: date | None = None) -> list[DueItem]:
     fetched (a principal's thousand plans need no follow-up dates)."""
     today = today or date.today()
     cases = _cases(actor)
-    for case in cases.values():
-        # A case kept under another pack (or version) may wait for a decision this pack has not:
-        # that answer comes from the policy itself, for that case alone.
-        missing = _decision_actions(case.pack) - set(case.may)
-        if missing:
-            full = Case.objects.select_related("pupil", "unit__organisation").get(pk=case.pk)
-            case.may.update({action: policy.can(actor, action, full) for action in missing})
     plans = _plans(actor, cases)
     steps = _open_steps(actor, cases)
     items: list[DueItem] = []
