@@ -205,9 +205,10 @@ def action_forms_for(actor: Actor, case: Case, plans: list[Plan], actions: set[s
         for action in drafts:
             add(action, choices={"investigation": investigations})
     if draft is not None and policy.can(actor, pack.document(draft.document).draft_action, case):
-        measures = draft.details.measures
+        details = getattr(draft, "details", None) or queries.plan_details([draft.pk], FOLLOW_UPS_SHOWN)[draft.pk]
+        measures = details.measures
         add("update_draft", {"plan": draft.pk, "version": draft.version,
-                             "need": "\n".join(draft.details.needs),
+                             "need": "\n".join(details.needs),
                              "measure": "\n".join(m.text for m in measures),
                              # The period as it stands (a copy keeps the old plan's until it is changed).
                              "starts_on": min((m.starts_on for m in measures), default=None) or date.today(),
