@@ -26,7 +26,7 @@ from lti_plugin.support.models import (
     Plan,
 )
 from lti_plugin.support.services import welfare
-from lti_plugin.support.services.absence import Proposal, follow_up_due_on, ladder_for, proposal
+from lti_plugin.support.services.absence import Proposal, current_record, follow_up_due_on, ladder_for, proposal
 
 from . import forms as action_forms
 
@@ -287,7 +287,7 @@ def _absence(case: Case) -> tuple[AbsenceRecord | None, Proposal | None, set[str
     """The step of the absence ladder under way, the next step proposed and the step's checked items:
     asked once for the panel, which shows them and offers their forms."""
     if not hasattr(case, "absence_state"):
-        record = case.absence_steps.filter(ended_on__isnull=True).order_by("-step").first()
+        record = current_record(case)
         done = set(record.checks.values_list("item", flat=True)) if record else set()
         case.absence_state = (record, proposal(case, today=date.today(), record=record), done)
     return case.absence_state

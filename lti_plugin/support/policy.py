@@ -122,21 +122,25 @@ def _at_level(actor: Actor, action: str, role: str, case: Case | None) -> bool:
     return grant.include_pending and _pending(actor, case, grant.levels)
 
 
+def _may_as(actor: Actor, action: str, role: str, case: Case | None) -> bool:
+    """Whether `role` (one the pack gives `action`) reaches this case for it: its level and scope."""
+    return _at_level(actor, action, role, case) and _in_scope(actor, role, actor.pack.scope_for(action, role) or "",
+                                                              case)
+
+
+def _permitted_roles(actor: Actor, action: str) -> list[str]:
+    return sorted(actor.roles & actor.pack.roles_for(action))
+
+
 def acting_roles(actor: Actor, action: str, case: Case | None = None) -> list[str]:
     """The actor's roles that the pack lets take `action` on this case (its scope and level)."""
-    permitted = set(actor.pack.roles_for(action))
-    pack = actor.pack
-    return [role for role in sorted(actor.roles & permitted)
-            if _at_level(actor, action, role, case) and _in_scope(actor, role, pack.scope_for(action, role) or "",
-                                                                  case)]
+    return [role for role in _permitted_roles(actor, action) if _may_as(actor, action, role, case)]
 
 
 def can(actor: Actor, action: str, case: Case | None = None) -> bool:
     """Whether any of the actor's roles may take `action` here (the first that may answers: a
     principal's unit needs no look at the courses they also teach)."""
-    pack = actor.pack
-    return any(_at_level(actor, action, role, case) and _in_scope(actor, role, pack.scope_for(action, role) or "", case)
-               for role in sorted(actor.roles & pack.roles_for(action)))
+    return any(_may_as(actor, action, role, case) for role in _permitted_roles(actor, action))
 
 
 def require(actor: Actor, action: str, case: Case | None = None) -> str:

@@ -320,3 +320,15 @@ def test_the_answers_a_list_gets_from_the_database_are_the_policys(schools: dict
         for case in all_cases:
             for action in actions:
                 assert listed[case.pk][action] == policy.can(actor, action, case), (key, action, case)
+
+
+def test_links_reversed_once_are_the_urls_reverse_gives() -> None:
+    """A list's links (frontend.views.links) equal Django's reverse for each row, in every position."""
+    from frontend.views import links
+
+    launch = uuid.uuid4()
+    case_url = links("frontend:case", launch)
+    form_url = links("frontend:course-pupil-form", launch, then=("raise_concern",))
+    for pk in (1, 9, 123456789, 9876543210):
+        assert case_url(pk) == reverse("frontend:case", args=[launch, pk])
+        assert form_url(pk) == reverse("frontend:course-pupil-form", args=[launch, pk, "raise_concern"])
