@@ -28,15 +28,10 @@ def taught_pupils(actor: Actor) -> Q:
 def taught_pupil_ids(actor: Actor) -> frozenset[int]:
     """The ids of those pupils, asked once per actor (one request): a list of many cases, or a filter
     on thousands, then tests membership in a small set instead of joining the rosters each time."""
-    from .models import CourseMember, Pupil
+    from .queries import pupils_taught_by
 
     if "taught" not in actor.memo:
-        courses = Q(pk__in=[])
-        for deployment, context in CourseMember.objects.filter(person=actor.person, launched_as_instructor=True) \
-                .values_list("deployment_id", "context_id"):
-            courses |= Q(deployment_id=deployment, context_id=context)
-        members = CourseMember.objects.filter(courses, active=True).values("person_id")
-        actor.memo["taught"] = frozenset(Pupil.objects.filter(person_id__in=members).values_list("pk", flat=True))
+        actor.memo["taught"] = pupils_taught_by(actor.person.pk)
     return actor.memo["taught"]
 
 

@@ -81,6 +81,41 @@ _TIMELINE_SOURCES: list[tuple[str, str, str, tuple[str, str, str], str, str]] = 
 
 
 @functools.cache
+def _taught_sql(vendor: str) -> str:
+    from django.db import connection
+
+    from .models import CourseMember, Pupil
+
+    quote = connection.ops.quote_name
+    member, pupil = CourseMember._meta, Pupil._meta
+
+    def m(name: str) -> str:
+        return quote(member.get_field(name).column)
+
+    def p(name: str) -> str:
+        return quote(pupil.get_field(name).column)
+
+    return (f"SELECT DISTINCT p.{p('id')} FROM {quote(member.db_table)} t "
+            f"JOIN {quote(member.db_table)} m ON m.{m('deployment')} = t.{m('deployment')} "
+            f"AND m.{m('context_id')} = t.{m('context_id')} "
+            f"JOIN {quote(pupil.db_table)} p ON p.{p('person')} = m.{m('person')} "
+            f"WHERE t.{m('person')} = %s AND t.{m('launched_as_instructor')} AND m.{m('active')}")
+
+
+def pupils_taught_by(person_id: int) -> frozenset[int]:
+    """The pupils in the courses the person has launched as Instructor from: their active members
+    (the roster from NRPS) who are pupils. One statement: the courses are the person's rows of the
+    roster (deployment and context, the roster's unique index) and their members the rows sharing
+    both; the ORM joins on no two columns without a foreign key, and a correlated EXISTS made SQLite
+    read every roster row."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(_taught_sql(connection.vendor), [person_id])
+        return frozenset(row[0] for row in cursor.fetchall())
+
+
+@functools.cache
 def _timeline_sql(vendor: str, limited: bool) -> str:
     from django.apps import apps
     from django.db import connection
