@@ -18,6 +18,7 @@ from lti_plugin.lti.models import Launch, Registration, Status
 from lti_plugin.lti.registration import ToolUrls, approve
 from lti_plugin.lti.roles import ToolRole, short_names
 from lti_plugin.lti.session import launch_from_session
+from lti_plugin.middleware import launched_from
 from lti_plugin.support import policy
 from lti_plugin.support.actor import Actor
 from lti_plugin.support.audit import record_list
@@ -54,6 +55,7 @@ def _launch_or_refusal(request: HttpRequest, launch_id: object) -> Launch | Http
         return _refuse(request, _("Your session in the tool has ended. Start again from your course."), 403)
     translation.activate(launch.locale)
     request.LANGUAGE_CODE = launch.locale
+    launched_from(request, launch.registration)
     return launch
 
 

@@ -7,11 +7,16 @@ middlewares do it (DESIGN.md, "LTI contract").
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
+if TYPE_CHECKING:
+    from lti_plugin.lti.models import Registration
+
 FRAME_ORIGINS_CACHE_KEY = "lti-frame-origins"
+LAUNCHED_FROM_ATTR = "lti_platform_origin"
 
 
 class CrossSiteCookieMiddleware:
@@ -48,6 +53,16 @@ def frame_origins() -> list[str]:
     return origins
 
 
+def launched_from(request: HttpRequest, registration: Registration) -> None:
+    """Mark the request as a page of a launch through `registration`: that platform, beside the tool
+    itself, may frame the response; none if the registration is no longer active (as in
+    `frame_origins`)."""
+    from lti_plugin.lti.models import Status
+
+    framing = registration.status == Status.ACTIVE and registration.issuer.startswith(("https://", "http://"))
+    setattr(request, LAUNCHED_FROM_ATTR, [registration.platform_origin] if framing else [])
+
+
 class FramingMiddleware:
     """CSP `frame-ancestors`: the tool's pages may be framed by itself and the registered platforms.
 
@@ -68,6 +83,9 @@ class FramingMiddleware:
             response["Content-Security-Policy"] = "frame-ancestors 'none'"
             response["X-Frame-Options"] = "DENY"
             return response
-        ancestors = " ".join(["'self'", *frame_origins()])
+        # A page of a launch is framed by the platform that launched it: its origin is known without
+        # asking the cache for every registered platform's (the view sets it, `launched_from`).
+        launched = getattr(request, LAUNCHED_FROM_ATTR, None)
+        ancestors = " ".join(["'self'", *(launched if launched is not None else frame_origins())])
         response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
         return response

@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from lti_plugin.lti.models import Status
+
 from .platform import Lms, read_page
 
 TOOL = "https://elevstod.example.com"
@@ -51,3 +53,21 @@ def test_the_tool_may_be_framed_by_registered_platforms_only(client, lms_https):
     assert read_page(landing).text  # a real page, framed by Moodle
     admin = client.get("/admin/login/", secure=True, headers={"host": "elevstod.example.com"})
     assert admin["Content-Security-Policy"] == "frame-ancestors 'none'"
+
+
+def test_a_launchs_pages_may_be_framed_by_the_platform_that_launched_them_only(client, lms_https):
+    Lms.register("https://itslearning.kommun.example", "tool-10", ["4"], tool_url=TOOL)  # another platform
+    landing = client.get(lms_https.launch(client, sub="3")["Location"], secure=True,
+                         headers={"host": "elevstod.example.com"})
+    assert landing["Content-Security-Policy"] == "frame-ancestors 'self' https://moodle.kommun.example"
+    front = client.get("/", secure=True, headers={"host": "elevstod.example.com"})  # no launch: every platform
+    assert front["Content-Security-Policy"] == ("frame-ancestors 'self' https://itslearning.kommun.example "
+                                                "https://moodle.kommun.example")
+
+
+def test_a_launchs_pages_are_framed_by_no_platform_once_its_registration_is_disabled(client, lms_https):
+    url = lms_https.launch(client, sub="3")["Location"]
+    lms_https.registration.status = Status.DISABLED
+    lms_https.registration.save()
+    page = client.get(url, secure=True, headers={"host": "elevstod.example.com"})
+    assert page["Content-Security-Policy"] == "frame-ancestors 'self'"
