@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from django.db.models import Exists, Max, OuterRef, Q, Subquery
@@ -45,6 +45,7 @@ class DueItem:
     case_id: int
     plan_id: int | None
     label: str
+    pupil_name: str = ""  # for the person's own pages; the digest's email leaves it out
 
     @property
     def overdue(self) -> bool:
@@ -62,6 +63,7 @@ class _Case:
     grade: int | None
     pack: Pack
     may: dict[str, bool]
+    pupil_name: str = ""
 
     def can(self, action: str) -> bool:
         return self.may[action]
@@ -207,13 +209,14 @@ def _cases(actor: Actor) -> dict[int, _Case]:
     # PostgreSQL read all 20,000 of them for a principal's 180 cases).
     pupil = Pupil.objects.filter(pk=OuterRef("pupil_id"))
     cases, answers = policy.with_permissions(cases_visible_to(actor).filter(live).annotate(
-        pupil_unit=Subquery(pupil.values("unit_id")[:1]), pupil_grade=Subquery(pupil.values("grade")[:1])),
-        actor, actions)
+        pupil_unit=Subquery(pupil.values("unit_id")[:1]), pupil_grade=Subquery(pupil.values("grade")[:1]),
+        pupil_name=Subquery(pupil.values("person__name")[:1])), actor, actions)
     found: dict[int, _Case] = {}
-    for pk, unit_id, level, pack_id, pupil_unit_id, grade, *values in cases.values_list(
-            "pk", "unit_id", "level", "pack_id", "pupil_unit", "pupil_grade", *answers.columns):
+    for pk, unit_id, level, pack_id, pupil_unit_id, grade, name, *values in cases.values_list(
+            "pk", "unit_id", "level", "pack_id", "pupil_unit", "pupil_grade", "pupil_name", *answers.columns):
+        # The answers are shared by the cases with the same level and columns: read, never changed.
         found[pk] = _Case(pk=pk, pupil_unit_id=pupil_unit_id, unit_id=unit_id, level=level, grade=grade,
-                          pack=get_pack(pack_id), may=dict(answers.of_values(level, tuple(values))))
+                          pack=get_pack(pack_id), may=answers.of_values(level, tuple(values)), pupil_name=name or "")
     return found
 
 
@@ -320,5 +323,6 @@ def due_for(actor: Actor, *, today: date | None = None) -> list[DueItem]:
     for case in cases.values():
         items += _plan_items(case, plans.get(case.pk, []), today)
         items += _absence_items(actor, case, steps.get(case.pk), today)
-    return sorted(items, key=lambda item: (item.due_on, item.kind, item.case_id))
+    return sorted((replace(item, pupil_name=cases[item.case_id].pupil_name) for item in items),
+                  key=lambda item: (item.due_on, item.kind, item.case_id))
 
