@@ -64,6 +64,8 @@ class _Case:
     pack: Pack
     may: dict[str, bool]
     pupil_name: str = ""
+    on_ladder: bool = False  # a step of the absence ladder is under way
+
 
     def can(self, action: str) -> bool:
         return self.may[action]
@@ -210,13 +212,15 @@ def _cases(actor: Actor) -> dict[int, _Case]:
     pupil = Pupil.objects.filter(pk=OuterRef("pupil_id"))
     cases, answers = policy.with_permissions(cases_visible_to(actor).filter(live).annotate(
         pupil_unit=Subquery(pupil.values("unit_id")[:1]), pupil_grade=Subquery(pupil.values("grade")[:1]),
-        pupil_name=Subquery(pupil.values("person__name")[:1])), actor, actions)
+        pupil_name=Subquery(pupil.values("person__name")[:1]), on_ladder=open_step), actor, actions)
     found: dict[int, _Case] = {}
-    for pk, unit_id, level, pack_id, pupil_unit_id, grade, name, *values in cases.values_list(
-            "pk", "unit_id", "level", "pack_id", "pupil_unit", "pupil_grade", "pupil_name", *answers.columns):
+    for pk, unit_id, level, pack_id, pupil_unit_id, grade, name, on_ladder, *values in cases.values_list(
+            "pk", "unit_id", "level", "pack_id", "pupil_unit", "pupil_grade", "pupil_name", "on_ladder",
+            *answers.columns):
         # The answers are shared by the cases with the same level and columns: read, never changed.
         found[pk] = _Case(pk=pk, pupil_unit_id=pupil_unit_id, unit_id=unit_id, level=level, grade=grade,
-                          pack=get_pack(pack_id), may=answers.of_values(level, tuple(values)), pupil_name=name or "")
+                          pack=get_pack(pack_id), may=answers.of_values(level, tuple(values)), pupil_name=name or "",
+                          on_ladder=bool(on_ladder))
     return found
 
 
@@ -291,19 +295,15 @@ class _Step:
 
 def _open_steps(actor: Actor, cases: dict[int, _Case]) -> dict[int, _Step]:
     """Each case's step of the absence ladder under way (the highest), with its last follow-up."""
-    wanted = {pk for pk, case in cases.items() if case.can("add_absence_follow_up") or case.can("start_absence_step")}
+    # Only the cases on the ladder (the case query says which): most lists have none, and ask nothing.
+    wanted = [pk for pk, case in cases.items()
+              if case.on_ladder and (case.can("add_absence_follow_up") or case.can("start_absence_step"))]
     steps: dict[int, _Step] = {}
-    if not wanted:
-        return steps
     last = AbsenceFollowUp.objects.filter(record=OuterRef("pk")).order_by("-held_on").values("held_on")[:1]
-    records = AbsenceRecord.objects.filter(ended_on__isnull=True)
-    # A few cases are asked by id; many (a principal's) by the organisation, whose pupils on the
-    # ladder are far fewer than its cases, instead of a list of a thousand ids.
-    found = records.filter(case_id__in=wanted) if len(wanted) <= 50 else \
-        records.filter(case__unit__organisation=actor.organisation)
-    for row in found.annotate(last_follow_up=Subquery(last)).order_by("case_id", "-step") \
-            .values_list("case_id", "ladder_id", "step", "started_on", "last_follow_up"):
-        if row[0] in wanted:
+    for chunk in _chunks(wanted):
+        for row in AbsenceRecord.objects.filter(ended_on__isnull=True, case_id__in=chunk) \
+                .annotate(last_follow_up=Subquery(last)).order_by("case_id", "-step") \
+                .values_list("case_id", "ladder_id", "step", "started_on", "last_follow_up"):
             steps.setdefault(row[0], _Step(*row))
     return steps
 
