@@ -237,24 +237,26 @@ def _plans(actor: Actor, cases: dict[int, _Case]) -> dict[int, list[_Plan]]:
     working = {pk for pk, case in cases.items() if case.can("add_follow_up") or case.can("record_evaluation")
                or case.can("record_review") or (case.pack.review_points and case.can(case.pack.review_points.decision))}
     waiting = Q(status=Plan.Status.DRAFT) | Q(status=Plan.Status.ACTIVE, evaluation__isnull=False)
+    # One row's hearing and successor, each found by its index for the plan at hand (a subquery with
+    # LIMIT: as an EXISTS column PostgreSQL hashed every hearing and every plan of the district).
+    heard = Subquery(Hearing.objects.filter(plan=OuterRef("pk"), pupil_heard=True, guardians_heard=True)
+                     .values("pk")[:1])
+    continued = Subquery(Plan.objects.filter(previous=OuterRef("pk")).values("pk")[:1])
     for chunk in _chunks(cases):
         # A plan in force of a pupil who has left waits for the decision on closing it.
         worked = [pk for pk in chunk if pk in working or cases[pk].pupil_unit_id != cases[pk].unit_id]
         mine = Plan.objects.filter(case_id__in=chunk, status__in=[Plan.Status.DRAFT, Plan.Status.ACTIVE])
         if len(worked) < len(chunk):  # where one works on every case, every plan may have an item
             mine = mine.filter(waiting | Q(case_id__in=worked) if worked else waiting)
-        for row in mine \
-                .values_list("pk", "case_id", "document", "status", "previous_id", "evaluation__evaluated_on"):
+        for *row, hearing, successor in mine.annotate(hearing=heard, successor=continued).values_list(
+                "pk", "case_id", "document", "status", "previous_id", "evaluation__evaluated_on", "hearing", "successor"):
             plan = _Plan(*row)
+            # A draft waits for its decision once the pupil and the guardians are heard; an evaluated
+            # plan waits for continue-or-close until a new plan continues it.
+            plan.heard = hearing is not None and plan.status == Plan.Status.DRAFT
+            plan.continued = successor is not None and plan.evaluated_on is not None
             plans[plan.case_id].append(plan)
             by_pk[plan.pk] = plan
-    for chunk in _chunks(plan.pk for plan in by_pk.values() if plan.status == Plan.Status.DRAFT):
-        for plan_id in Hearing.objects.filter(plan_id__in=chunk, pupil_heard=True, guardians_heard=True) \
-                .values_list("plan_id", flat=True):
-            by_pk[plan_id].heard = True
-    for chunk in _chunks(plan.pk for plan in by_pk.values() if plan.evaluated_on is not None):
-        for plan_id in Plan.objects.filter(previous_id__in=chunk).values_list("previous_id", flat=True):
-            by_pk[plan_id].continued = True
 
     def cycle(plan: _Plan) -> str:
         return cases[plan.case_id].pack.document(plan.document).review_cycle
