@@ -300,6 +300,8 @@ class Measure(models.Model):
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")),
                                               name="measure_period_ordered")]
+        # A plan's last measure's end (when its evaluation is due) is one step in this index.
+        indexes = [models.Index(fields=["plan", "ends_on"], name="measure_plan_ends")]
 
 
 class PlanFollowUp(models.Model):
@@ -308,6 +310,11 @@ class PlanFollowUp(models.Model):
     held_on = models.DateField()
     signed_by = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # A plan's latest follow-up (what the next one is dated by; the panel's latest ten) is read
+        # from the end of this index instead of from all of the plan's follow-ups.
+        indexes = [models.Index(fields=["plan", "held_on"], name="plan_follow_up_held")]
 
 
 class Evaluation(models.Model):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from django.db.models import Exists, Max, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +19,9 @@ from ..models import (
     AbsenceRecord,
     Decision,
     Hearing,
+    Measure,
     Plan,
+    PlanFollowUp,
     Pupil,
     Review,
 )
@@ -267,15 +269,18 @@ def _plans(actor: Actor, cases: dict[int, _Case]) -> dict[int, list[_Plan]]:
                 if cases[plan.case_id].can("add_follow_up")]
     evaluated = [plan.pk for plan in unevaluated if cases[plan.case_id].can("record_evaluation")]
     reviewed = [plan.pk for plan in in_force if cycle(plan) == "grade_points"]
-    # One query for both dates (Max is not changed by the joins' repeated rows); a date read for a plan
-    # whose item the person may not act on makes no item (the items ask the policy's answers).
+    # One query for both dates, each the end of its index for the plan at hand (a Max over the joins
+    # read every follow-up of every plan); a date read for a plan whose item the person may not act
+    # on makes no item (the items ask the policy's answers).
+    last = PlanFollowUp.objects.filter(plan=OuterRef("pk")).order_by("-held_on").values("held_on")[:1]
+    end = Measure.objects.filter(plan=OuterRef("pk")).order_by("-ends_on").values("ends_on")[:1]
     for chunk in _chunks(sorted(set(followed) | set(evaluated))):
-        for plan_id, activated_at, created_at, last, end in Plan.objects.filter(pk__in=chunk).annotate(
-                last=Max("follow_ups__held_on"), end=Max("measures__ends_on")).values_list(
+        for plan_id, activated_at, created_at, last_on, end_on in Plan.objects.filter(pk__in=chunk).annotate(
+                last=Subquery(last), end=Subquery(end)).values_list(
                 "pk", "activated_at", "created_at", "last", "end"):
             plan = by_pk[plan_id]
             plan.in_force_since = timezone.localdate(activated_at or created_at)
-            plan.last_follow_up, plan.measures_end = last, end
+            plan.last_follow_up, plan.measures_end = last_on, end_on
     for plan_id in reviewed:
         by_pk[plan_id].reviews = []
     for chunk in _chunks(reviewed):
