@@ -44,8 +44,8 @@ def _refuse(request: HttpRequest, message: str, status: int) -> HttpResponse:
 
 def actor_for(launch: Launch) -> Actor:
     """The acting person of a launch: roles from the launch plus their staff grants."""
-    person = Person.objects.get(organisation=launch.deployment.organisation, issuer=launch.registration.issuer,
-                                sub=launch.sub)
+    person = launch.person or Person.objects.get(organisation=launch.deployment.organisation,
+                                                 issuer=launch.registration.issuer, sub=launch.sub)
     return actor_for_launch(launch, person)
 
 

@@ -160,6 +160,9 @@ class Launch(models.Model):
     locale = models.CharField(max_length=10, default="sv")
     claims = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The person the tool keeps for (organisation, issuer, sub), set as the launch is recorded: each
+    # page of the launch reads it with the launch. Launches recorded before it existed have none.
+    person = models.ForeignKey("support.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     def __str__(self) -> str:
         return f"{self.message_type} {self.id}"

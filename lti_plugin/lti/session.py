@@ -86,6 +86,6 @@ def launch_from_session(request: HttpRequest, launch_id: object) -> Launch | Non
     if str(launch_id) not in request.session.get(SESSION_KEY, []):
         return None
     cutoff = timezone.now() - timedelta(seconds=settings.LTI_LAUNCH_LIFETIME_SECONDS)
-    found = (Launch.objects.select_related("registration", "deployment", "deployment__organisation")
+    found = (Launch.objects.select_related("registration", "deployment", "deployment__organisation", "person")
              .filter(pk=launch_id, created_at__gte=cutoff))[:1]  # by its key: no ORDER BY as first() adds
     return next(iter(found), None)

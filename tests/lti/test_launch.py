@@ -6,8 +6,10 @@ import pytest
 from django.http import HttpResponse
 from django.test import Client
 
+from frontend.views import actor_for
 from lti_plugin.lti.launch import STATE_COOKIE_PREFIX
 from lti_plugin.lti.models import Launch, OidcState, UsedNonce
+from lti_plugin.support.models import Person
 
 from .platform import (
     CLAIM, COURSE, DROP, INSTITUTION_ADMIN, INSTRUCTOR, LEARNER, MENTOR, SYSTEM_ADMIN, KeySetServer, Lms, read_page,
@@ -150,6 +152,17 @@ def test_a_second_person_in_the_same_browser_cannot_reach_the_first_persons_page
     refused = client.get(f"/app/{teacher_launch.id}/")
     assert refused.status_code == 403
     assert "Tove Lärare" not in read_page(refused)
+
+
+def test_a_launch_keeps_its_person_and_one_recorded_before_that_still_finds_them(client, lms):
+    lms.launch(client, sub="3", roles=[INSTRUCTOR], name="Tove Lärare")
+    launch = Launch.objects.get()
+    person = Person.objects.get(organisation=launch.deployment.organisation, issuer=lms.issuer, sub="3")
+    assert launch.person == person and person.name == "Tove Lärare"
+
+    Launch.objects.filter(pk=launch.pk).update(person=None)  # as a launch recorded before launches kept it
+    assert actor_for(Launch.objects.get()).person == person
+    assert read_page(client.get(f"/app/{launch.id}/")).testids["tool-role"] == "Ämneslärare"
 
 
 def test_the_same_person_keeps_two_courses_open_side_by_side(client, lms):

@@ -70,6 +70,9 @@ def record_launch_person(launch: Launch) -> Person:
     """The launching person as the tool keeps them: person, course membership, pupil or guardian links."""
     deployment, issuer = launch.deployment, launch.registration.issuer
     person = person_for(deployment, issuer, launch.sub, launch.name)
+    if launch.person_id != person.pk:
+        launch.person = person
+        launch.save(update_fields=["person"])
     member = None
     if launch.context_id:
         member, _ = CourseMember.objects.get_or_create(deployment=deployment, context_id=launch.context_id,
