@@ -239,8 +239,9 @@ def _level_q(actor: Actor, action: str, role: str) -> Q:
     return at_level | _pending_q(actor, grant.levels)
 
 
-def _pending_q(actor: Actor, levels: tuple[str, ...]) -> Q:
-    """`_pending` as a filter: a decision to one of `levels` is presented and not yet taken."""
+def _pending_q(actor: Actor, levels: tuple[str, ...], case: str = "pk") -> Q:
+    """`_pending` as a filter: a decision to one of `levels` is presented and not yet taken. `case`
+    names the case from the rows filtered (a plan's: "case")."""
     from django.db.models import Exists, OuterRef
 
     from .models import Decision, Submission
@@ -248,9 +249,28 @@ def _pending_q(actor: Actor, levels: tuple[str, ...]) -> Q:
     types = [key for key, spec in actor.pack.decisions.items() if set(spec.levels) & set(levels)]
     decided = Decision.objects.filter(case=OuterRef("case"), decision_type=OuterRef("decision_type"),
                                       decided_at__gte=OuterRef("submitted_at"))
-    pending = Submission.objects.filter(case=OuterRef("pk"), kind=Submission.Kind.PRESENTED,
+    pending = Submission.objects.filter(case=OuterRef(case), kind=Submission.Kind.PRESENTED,
                                         decision_type__in=types).filter(~Exists(decided))
     return Q(Exists(pending))
+
+
+def on_case(condition: Q, path: str) -> Q:
+    """A condition on cases as one on rows that reach their case by `path` ("case": a plan's,
+    an absence record's): each lookup is prefixed. Only plain lookups: a condition holding an
+    expression (an EXISTS on the case's own key) is refused rather than silently asked of the row."""
+    if not path:
+        return condition
+    children: list[object] = []
+    for child in condition.children:
+        if isinstance(child, Q):
+            children.append(on_case(child, path))
+        elif isinstance(child, tuple):
+            children.append((f"{path}__{child[0]}", child[1]))
+        else:
+            raise TypeError(f"on_case() cannot move {child!r} to {path}")
+    moved = Q()
+    moved.children, moved.connector, moved.negated = children, condition.connector, condition.negated
+    return moved
 
 
 def reach(actor: Actor, action: str) -> Q:
@@ -281,8 +301,9 @@ class ListAnswers:
     as it decides, each role's scope asked of the database once for all the actions that share it,
     each grant's levels checked against the row's level."""
 
-    def __init__(self, actor: Actor, actions: Iterable[str]) -> None:
-        self.actor, self.actions = actor, tuple(actions)
+    def __init__(self, actor: Actor, actions: Iterable[str], case: str = "") -> None:
+        # `case`: how the rows reach their case ("" for cases, "case" for plans or absence records).
+        self.actor, self.actions, self.case = actor, tuple(actions), case
         pack = actor.pack
         self.scopes: dict[tuple[str, str], str] = {}  # (role, scope) -> its column
         self.pending: dict[tuple[str, ...], str] = {}  # levels a decision is presented to -> its column
@@ -302,8 +323,10 @@ class ListAnswers:
     def annotations(self) -> dict[str, object]:
         from django.db.models import BooleanField, ExpressionWrapper
 
-        conditions = {column: _scope_q(self.actor, role, scope) for (role, scope), column in self.scopes.items()}
-        conditions.update({column: _pending_q(self.actor, levels) for levels, column in self.pending.items()})
+        conditions = {column: on_case(_scope_q(self.actor, role, scope), self.case)
+                      for (role, scope), column in self.scopes.items()}
+        conditions.update({column: _pending_q(self.actor, levels, self.case or "pk")
+                           for levels, column in self.pending.items()})
         return {column: ExpressionWrapper(condition, output_field=BooleanField())
                 for column, condition in conditions.items()}
 
@@ -331,10 +354,11 @@ class ListAnswers:
         return self._answered[key]
 
 
-def with_permissions(cases, actor: Actor, actions: Iterable[str]):  # type: ignore[no-untyped-def]
+def with_permissions(cases, actor: Actor, actions: Iterable[str], case: str = ""):  # type: ignore[no-untyped-def]
     """The cases (of the actor's organisation), each with what `can(actor, action, case)` answers for
     each action, from the one query that fetches them: a list that asks per row asks thousands of
     times. Returns the queryset and its `ListAnswers`; `answers.of(row)` of a row of
-    `.values("level", *answers.columns)` gives the answers."""
-    answers = ListAnswers(actor, actions)
+    `.values("level", *answers.columns)` gives the answers. With `case="case"`, the rows are plans
+    or absence records and the answers their case's (read its level as "case__level")."""
+    answers = ListAnswers(actor, actions, case)
     return cases.annotate(**answers.annotations()), answers

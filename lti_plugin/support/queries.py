@@ -18,6 +18,11 @@ def cases_visible_to(actor: Actor) -> QuerySet[Case]:
 
     Each condition is on the case's own columns (a subquery where another table decides), so the
     database finds the cases by its indexes instead of reading the organisation's every case."""
+    return Case.objects.filter(visible_q(actor))
+
+
+def visible_q(actor: Actor) -> Q:
+    """`cases_visible_to` as a condition on cases (`policy.on_case` asks it of a plan's case)."""
     from .models import GuardianLink, Pupil, SchoolUnit
     from .policy import in_classes, taught_pupil_ids
 
@@ -36,7 +41,7 @@ def cases_visible_to(actor: Actor) -> QuerySet[Case]:
         reach |= Q(pupil_id__in=Pupil.objects.filter(person=actor.person).values("pk"))
     if "guardian" in actor.roles:
         reach |= Q(pupil_id__in=GuardianLink.objects.filter(guardian=actor.person).values("pupil_id"))
-    return Case.objects.filter(reach, unit_id__in=units)
+    return reach & Q(unit_id__in=units)
 
 
 def audit_log_for(actor: Actor, *, pupil_id: int | None = None, person_id: int | None = None) -> QuerySet:

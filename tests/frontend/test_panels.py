@@ -312,6 +312,9 @@ def test_the_answers_a_list_gets_from_the_database_are_the_policys(schools: dict
     Case.objects.filter(pk=school.case_elsewhere.pk).update(level=levels[1])
     all_cases = list(Case.objects.filter(unit__organisation=school.organisation).select_related("pupil", "unit"))
     actions = sorted(school.actor("principal").pack.actions)
+    author = school.actor("principal").person
+    drafts = [Plan.objects.create(case=case, document="plan", pack_id=case.pack_id, pack_version="1",
+                                  created_by=author).pk for case in all_cases]
     for key in school.people:
         actor = school.actor(key)
         rows, answers = policy.with_permissions(Case.objects.filter(pk__in=[case.pk for case in all_cases]), actor,
@@ -320,6 +323,20 @@ def test_the_answers_a_list_gets_from_the_database_are_the_policys(schools: dict
         for case in all_cases:
             for action in actions:
                 assert listed[case.pk][action] == policy.can(actor, action, case), (key, action, case)
+        # The same answers read with a plan of each case (the due service starts from the plans).
+        rows, answers = policy.with_permissions(Plan.objects.filter(pk__in=drafts), actor, actions, case="case")
+        by_plan = {row["case_id"]: answers.of({**row, "level": row["case__level"]})
+                   for row in rows.values("case_id", "case__level", *answers.columns)}
+        assert by_plan == {case.pk: listed[case.pk] for case in all_cases}, key
+
+
+def test_a_condition_on_cases_moves_to_a_plans_case_or_refuses() -> None:
+    from django.db.models import Exists, OuterRef, Q
+
+    moved = policy.on_case(Q(unit_id__in=[1, 2]) | ~Q(pupil__person=5) & Q(pk__in=[]), "case")
+    assert moved == Q(case__unit_id__in=[1, 2]) | ~Q(case__pupil__person=5) & Q(case__pk__in=[])
+    with pytest.raises(TypeError):
+        policy.on_case(Q(Exists(Plan.objects.filter(case=OuterRef("pk")))), "case")
 
 
 def test_links_reversed_once_are_the_urls_reverse_gives() -> None:

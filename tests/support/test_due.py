@@ -244,6 +244,19 @@ def test_absence_follow_up_and_next_step_fall_due(se, staff):
         ("absence_next_step", start + timedelta(days=14))]
 
 
+def test_a_pupil_with_a_plan_in_force_on_the_ladder_has_both_and_each_names_the_pupil(se, staff):
+    teacher, principal = staff["class_teacher"], staff["principal"]
+    case = se.case(se.pupil("Dan"))
+    in_force(se, case, teacher, principal)
+    absence.start_absence_step(actor=teacher, case=case, step=1, started_on=DECIDED_ON)
+    on_ladder_only = se.case(se.pupil("Eva"))
+    absence.start_absence_step(actor=teacher, case=on_ladder_only, step=1, started_on=DECIDED_ON)
+    items = due_for(teacher, today=DECIDED_ON)
+    assert sorted((item.pupil_name, item.kind) for item in items) == [
+        ("Dan", "absence_follow_up"), ("Dan", "evaluation"), ("Dan", "follow_up"), ("Eva", "absence_follow_up")]
+    assert {item.case_id for item in items if item.pupil_name == "Eva"} == {on_ladder_only.pk}
+
+
 # --- order and reach -----------------------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -17,17 +17,17 @@ from ..errors import RuleBroken
 from ..models import (
     AbsenceFollowUp,
     AbsenceRecord,
+    Case,
     Decision,
     Hearing,
     Measure,
     Plan,
     PlanFollowUp,
-    Pupil,
     Review,
 )
 from ..pack import Pack, available_packs, get_absence_ladder, get_pack
 from ..policy import UNIT_ROLES
-from ..queries import cases_visible_to
+from ..queries import visible_q
 from .absence import follow_up_due_on, proposal
 from .decisions import adoption_of
 
@@ -66,8 +66,6 @@ class _Case:
     pack: Pack
     may: dict[str, bool]
     pupil_name: str = ""
-    on_ladder: bool = False  # a step of the absence ladder is under way
-
 
     def can(self, action: str) -> bool:
         return self.may[action]
@@ -183,82 +181,71 @@ def _absence_items(actor: Actor, case: _Case, record: _Step | None, today: date)
     return items
 
 
-def _cases(actor: Actor) -> dict[int, _Case]:
-    """The cases that can have something due for this person, with the policy's answers for the
-    items' actions.
+# What the items need of a plan's (or an absence record's) case, read with the row.
+_CASE_FIELDS = ("case__unit_id", "case__level", "case__pack_id", "case__pupil__unit_id", "case__pupil__grade",
+                "case__pupil__person__name")
 
-    Something is due on a case with a drafted plan, an evaluated one, a pupil who has left the unit
-    or a step of the absence ladder under way; a plan in force is otherwise due only for those who
-    follow it up, evaluate or review it. Other cases (most of a school's) are not read at all."""
+
+def _item_actions() -> list[str]:
+    # A case kept under an earlier pack (fi-2010 after 2025) waits for that pack's decisions: the
+    # answers are asked for every shipped pack's (can() answers no where the person's pack has none).
+    return sorted(set(ITEM_ACTIONS).union(*(_decision_actions(get_pack(key)) for key in available_packs())))
+
+
+def _case(cases: dict[int, _Case], answers: policy.ListAnswers, case_id: int, fields: tuple[object, ...],
+          values: tuple[object, ...]) -> _Case:
+    """The case of a row, made once however many of its plans are read."""
+    if case_id not in cases:
+        unit_id, level, pack_id, pupil_unit_id, grade, name = fields
+        # The answers are shared by the cases with the same level and columns: read, never changed.
+        cases[case_id] = _Case(pk=case_id, pupil_unit_id=pupil_unit_id, unit_id=unit_id,  # type: ignore[arg-type]
+                               level=str(level), grade=grade, pack=get_pack(str(pack_id)),  # type: ignore[arg-type]
+                               may=answers.of_values(str(level), values), pupil_name=str(name or ""))
+    return cases[case_id]
+
+
+def _plans(actor: Actor, cases: dict[int, _Case], visible: Q, actions: list[str]) -> dict[int, list[_Plan]]:
+    """The drafted plans and the plans in force that can have an item for this person, each with its
+    case and the policy's answers for the items' actions (`policy.with_permissions` of the plan's
+    case), in one query that starts from the plans: whether a draft is heard and an evaluated plan
+    continued, and the day in force, the last follow-up and the measures' end only where the person
+    may follow up or evaluate. The cases are added to `cases`.
+
+    A plan in force not yet evaluated has an item only for one who follows plans up, evaluates or
+    reviews them: of a principal's thousand cases only the plans drafted, evaluated, of pupils who
+    have left, or that they work on are read (a list starting from the cases read all thousand)."""
     pack = actor.pack
-    open_step = Exists(AbsenceRecord.objects.filter(case=OuterRef("pk"), ended_on__isnull=True))
     work = {"add_follow_up", "record_evaluation", "record_review"} | (
         {pack.review_points.decision} if pack.review_points else set())
     workers = {role for action in work for role in pack.roles_for(action)}
-    if actor.roles & (UNIT_ROLES | {"education_chief"}) <= workers:
-        # Every role the person reaches cases by follows plans up, evaluates or reviews them.
-        live = Exists(Plan.objects.filter(case=OuterRef("pk"), status__in=[Plan.Status.DRAFT, Plan.Status.ACTIVE])) \
-            | open_step
-    else:  # a principal: of the plans in force only those they also work on, or that wait for them
-        mine = Plan.objects.filter(case=OuterRef("pk"))
-        waiting = mine.filter(Q(status=Plan.Status.DRAFT) | Q(status=Plan.Status.ACTIVE, evaluation__isnull=False))
-        # The cheap conditions on the case's own row first: the database asks the plans only then.
-        left = ~Exists(Pupil.objects.filter(pk=OuterRef("pupil_id"), unit_id=OuterRef("unit_id")))
-        live = Exists(waiting) | open_step \
-            | (left | policy.scope_reach(actor, work)) & Exists(mine.filter(status=Plan.Status.ACTIVE))
-    # A case kept under an earlier pack (fi-2010 after 2025) waits for that pack's decisions: the
-    # answers are asked for every shipped pack's (can() answers no where the person's pack has none).
-    actions = sorted(set(ITEM_ACTIONS).union(*(_decision_actions(get_pack(key)) for key in available_packs())))
-    # The pupil's unit and grade looked up by id for the cases found (joining the pupils made
-    # PostgreSQL read all 20,000 of them for a principal's 180 cases).
-    pupil = Pupil.objects.filter(pk=OuterRef("pupil_id"))
-    cases, answers = policy.with_permissions(cases_visible_to(actor).filter(live).annotate(
-        pupil_unit=Subquery(pupil.values("unit_id")[:1]), pupil_grade=Subquery(pupil.values("grade")[:1]),
-        pupil_name=Subquery(pupil.values("person__name")[:1]), on_ladder=open_step), actor, actions)
-    found: dict[int, _Case] = {}
-    for pk, unit_id, level, pack_id, pupil_unit_id, grade, name, on_ladder, *values in cases.values_list(
-            "pk", "unit_id", "level", "pack_id", "pupil_unit", "pupil_grade", "pupil_name", "on_ladder",
-            *answers.columns):
-        # The answers are shared by the cases with the same level and columns: read, never changed.
-        found[pk] = _Case(pk=pk, pupil_unit_id=pupil_unit_id, unit_id=unit_id, level=level, grade=grade,
-                          pack=get_pack(pack_id), may=answers.of_values(level, tuple(values)), pupil_name=name or "",
-                          on_ladder=bool(on_ladder))
-    return found
-
-
-def _plans(actor: Actor, cases: dict[int, _Case]) -> dict[int, list[_Plan]]:
-    """The drafted plans and the plans in force of those cases that can have an item, with what their
-    items are dated by: whether a draft is heard and an evaluated plan continued, and the day in force,
-    the last follow-up and the measures' end only where the person may follow up or evaluate.
-
-    A plan in force not yet evaluated has an item only for one who follows plans up, evaluates or
-    reviews them: of a principal's thousand plans only the drafts, the evaluated ones and those of
-    pupils who have left are read."""
-    plans: dict[int, list[_Plan]] = defaultdict(list)
-    by_pk: dict[int, _Plan] = {}
-    working = {pk for pk, case in cases.items() if case.can("add_follow_up") or case.can("record_evaluation")
-               or case.can("record_review") or (case.pack.review_points and case.can(case.pack.review_points.decision))}
-    waiting = Q(status=Plan.Status.DRAFT) | Q(status=Plan.Status.ACTIVE, evaluation__isnull=False)
+    mine = Plan.objects.filter(visible, status__in=[Plan.Status.DRAFT, Plan.Status.ACTIVE])
+    if not actor.roles & (UNIT_ROLES | {"education_chief"}) <= workers:
+        # A principal: of the plans in force only those that wait for them (evaluated, or the pupil
+        # has left the unit: the decision on closing) or that some role of theirs works on.
+        left = ~Q(case__pupil__unit_id=F("case__unit_id"))
+        mine = mine.filter(Q(status=Plan.Status.DRAFT) | Q(evaluation__isnull=False) | left
+                           | policy.on_case(policy.scope_reach(actor, work), "case"))
     # One row's hearing and successor, each found by its index for the plan at hand (a subquery with
     # LIMIT: as an EXISTS column PostgreSQL hashed every hearing and every plan of the district).
     heard = Subquery(Hearing.objects.filter(plan=OuterRef("pk"), pupil_heard=True, guardians_heard=True)
                      .values("pk")[:1])
     continued = Subquery(Plan.objects.filter(previous=OuterRef("pk")).values("pk")[:1])
-    for chunk in _chunks(cases):
-        # A plan in force of a pupil who has left waits for the decision on closing it.
-        worked = [pk for pk in chunk if pk in working or cases[pk].pupil_unit_id != cases[pk].unit_id]
-        mine = Plan.objects.filter(case_id__in=chunk, status__in=[Plan.Status.DRAFT, Plan.Status.ACTIVE])
-        if len(worked) < len(chunk):  # where one works on every case, every plan may have an item
-            mine = mine.filter(waiting | Q(case_id__in=worked) if worked else waiting)
-        for *row, hearing, successor in mine.annotate(hearing=heard, successor=continued).values_list(
-                "pk", "case_id", "document", "status", "previous_id", "evaluation__evaluated_on", "hearing", "successor"):
-            plan = _Plan(*row)
-            # A draft waits for its decision once the pupil and the guardians are heard; an evaluated
-            # plan waits for continue-or-close until a new plan continues it.
-            plan.heard = hearing is not None and plan.status == Plan.Status.DRAFT
-            plan.continued = successor is not None and plan.evaluated_on is not None
-            plans[plan.case_id].append(plan)
-            by_pk[plan.pk] = plan
+    rows, answers = policy.with_permissions(mine.annotate(hearing=heard, successor=continued), actor, actions,
+                                            case="case")
+    plans: dict[int, list[_Plan]] = defaultdict(list)
+    by_pk: dict[int, _Plan] = {}
+    width = len(_CASE_FIELDS)
+    for pk, case_id, document, status, previous_id, evaluated_on, hearing, successor, *rest in rows.values_list(
+            "pk", "case_id", "document", "status", "previous_id", "evaluation__evaluated_on", "hearing", "successor",
+            *_CASE_FIELDS, *answers.columns):
+        _case(cases, answers, case_id, tuple(rest[:width]), tuple(rest[width:]))
+        plan = _Plan(pk, case_id, document, status, previous_id, evaluated_on)
+        # A draft waits for its decision once the pupil and the guardians are heard; an evaluated
+        # plan waits for continue-or-close until a new plan continues it.
+        plan.heard = hearing is not None and status == Plan.Status.DRAFT
+        plan.continued = successor is not None and evaluated_on is not None
+        plans[case_id].append(plan)
+        by_pk[pk] = plan
 
     def cycle(plan: _Plan) -> str:
         return cases[plan.case_id].pack.document(plan.document).review_cycle
@@ -300,17 +287,24 @@ class _Step:
     last_follow_up: date | None
 
 
-def _open_steps(actor: Actor, cases: dict[int, _Case]) -> dict[int, _Step]:
-    """Each case's step of the absence ladder under way (the highest), with its last follow-up."""
-    # Only the cases on the ladder (the case query says which): most lists have none, and ask nothing.
-    wanted = [pk for pk, case in cases.items()
-              if case.on_ladder and (case.can("add_absence_follow_up") or case.can("start_absence_step"))]
-    steps: dict[int, _Step] = {}
+def _open_steps(actor: Actor, cases: dict[int, _Case], visible: Q, actions: list[str]) -> dict[int, _Step]:
+    """Each case's step of the absence ladder under way (the highest), with its last follow-up, where
+    the person may follow it up or start the next. One query from the open steps of the cases the
+    person reaches (far fewer than the cases); a case on the ladder with no plan that the plans'
+    query read comes with its answers in one more (added to `cases`)."""
     last = AbsenceFollowUp.objects.filter(record=OuterRef("pk")).order_by("-held_on").values("held_on")[:1]
-    for chunk in _chunks(wanted):
-        for row in AbsenceRecord.objects.filter(ended_on__isnull=True, case_id__in=chunk) \
-                .annotate(last_follow_up=Subquery(last)).order_by("case_id", "-step") \
-                .values_list("case_id", "ladder_id", "step", "started_on", "last_follow_up"):
+    rows = list(AbsenceRecord.objects.filter(visible, ended_on__isnull=True).annotate(last_follow_up=Subquery(last))
+                .order_by("case_id", "-step").values_list("case_id", "ladder_id", "step", "started_on", "last_follow_up"))
+    missing = {row[0] for row in rows} - cases.keys()
+    if missing:
+        found, answers = policy.with_permissions(Case.objects.filter(pk__in=missing), actor, actions)
+        for case_id, *rest in found.values_list("pk", *(name.removeprefix("case__") for name in _CASE_FIELDS),
+                                               *answers.columns):
+            _case(cases, answers, case_id, tuple(rest[:len(_CASE_FIELDS)]), tuple(rest[len(_CASE_FIELDS):]))
+    steps: dict[int, _Step] = {}
+    for row in rows:
+        case = cases[row[0]]
+        if case.can("add_absence_follow_up") or case.can("start_absence_step"):
             steps.setdefault(row[0], _Step(*row))
     return steps
 
@@ -323,9 +317,12 @@ def due_for(actor: Actor, *, today: date | None = None) -> list[DueItem]:
     actions (`policy.with_permissions`), and only what an item the person may act on is dated by is
     fetched (a principal's thousand plans need no follow-up dates)."""
     today = today or date.today()
-    cases = _cases(actor)
-    plans = _plans(actor, cases)
-    steps = _open_steps(actor, cases)
+    if not actor.roles:
+        return []
+    cases: dict[int, _Case] = {}
+    visible, actions = policy.on_case(visible_q(actor), "case"), _item_actions()
+    plans = _plans(actor, cases, visible, actions)
+    steps = _open_steps(actor, cases, visible, actions)
     items: list[DueItem] = []
     for case in cases.values():
         items += _plan_items(case, plans.get(case.pk, []), today)
