@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +22,7 @@ from lti_plugin.support.models import (
     Concern,
     Decision,
     ExpertGroup,
+    Investigation,
     Person,
     Plan,
 )
@@ -191,17 +192,24 @@ def action_forms_for(actor: Actor, case: Case, plans: list[Plan], actions: set[s
         add("process_assessment", {"assessment": unprocessed})
     if "request_investigation" in actions:
         add("request_investigation")
-    open_investigation = case.investigations.filter(concluded_at__isnull=True).order_by("-requested_at") \
-        .values_list("pk", flat=True).first() if "conduct_investigation" in actions else None
-    if open_investigation:
-        add("conduct_investigation", {"investigation": open_investigation})
     drafts = [action for action in ("draft_plan", "draft_ip") if action in actions and draft is None
               and any(document.draft_action == action for document in pack.documents.values())]
+    # The case's open investigation (to conduct) and the pupil's concluded ones (a plan may be drafted
+    # from any of them: an investigation outlives the plan it led to, at any unit), in one query.
+    wanted = Q(pk__in=[])
+    if "conduct_investigation" in actions:
+        wanted |= Q(case=case, concluded_at__isnull=True)
     if drafts:
-        # An investigation outlives the plan it led to: any of the pupil's, at any unit, may be started from.
+        wanted |= Q(pupil_id=case.pupil_id, concluded_at__isnull=False)
+    found = list(Investigation.objects.filter(wanted).order_by("requested_at", "pk")
+                 .values_list("pk", "requested_at", "concluded_at")) \
+        if drafts or "conduct_investigation" in actions else []
+    open_investigation = next((pk for pk, _at, concluded in reversed(found) if concluded is None), None)
+    if open_investigation:
+        add("conduct_investigation", {"investigation": open_investigation})
+    if drafts:
         investigations = [(str(pk), _("Investigation of %(day)s") % {"day": timezone.localdate(requested_at)})
-                          for pk, requested_at in case.pupil.investigations.filter(concluded_at__isnull=False)
-                          .values_list("pk", "requested_at")]
+                          for pk, requested_at, concluded in found if concluded is not None]
         for action in drafts:
             add(action, choices={"investigation": investigations})
     if draft is not None and policy.can(actor, pack.document(draft.document).draft_action, case):

@@ -134,6 +134,28 @@ def test_a_case_form_loads_when_opened_and_names_only_this_cases_objects(schools
                         ).status_code == 404
 
 
+def test_the_forms_name_the_cases_open_investigation_and_the_pupils_concluded_ones(schools: dict[str, School],
+                                                                                   db: None) -> None:
+    school = schools["se"]
+    special = school["special_teacher"]
+    actor = school.actor("special_teacher")
+    concluded = cases.request_investigation(actor=actor, case=school.case)
+    cases.conduct_investigation(actor=actor, investigation=concluded, mapping="Kartläggning", assessment="Bedömning",
+                                conclude=True)
+    still_open = cases.request_investigation(actor=actor, case=school.case)
+
+    def form(action: str) -> str:
+        url = reverse("frontend:case-form", args=[special.launch_id, school.case.pk, action])
+        response = special.client.get(url, headers=HX)
+        assert response.status_code == 200
+        return text(response)
+
+    conduct = form("conduct_investigation")
+    assert f'value="{still_open.pk}"' in conduct and f'value="{concluded.pk}"' not in conduct
+    draft = form("draft_plan")
+    assert f'value="{concluded.pk}"' in draft and f'value="{still_open.pk}"' not in draft
+
+
 def test_a_double_submit_creates_nothing_twice(schools: dict[str, School], db: None) -> None:
     school = schools["se"]
     form = {"text": "Orolig för frånvaro", "form_token": str(uuid.uuid4())}

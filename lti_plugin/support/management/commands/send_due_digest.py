@@ -24,7 +24,9 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         today = options["date"] or date.today()
         sent = skipped = failed = 0
-        people = Person.objects.filter(grants__revoked_at__isnull=True).exclude(email="").distinct()
+        # Staff with a grant in force (`grants__revoked_at__isnull` alone also matched everyone with no
+        # grant at all: the outer join's empty row).
+        people = Person.objects.filter(grants__isnull=False, grants__revoked_at__isnull=True).exclude(email="").distinct()
         for person in people.select_related("organisation"):
             if DigestSent.objects.filter(person=person, day=today).exists():
                 skipped += 1
