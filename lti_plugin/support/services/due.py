@@ -295,9 +295,8 @@ def _open_steps(actor: Actor, cases: dict[int, _Case], visible: Q, actions: list
     last = AbsenceFollowUp.objects.filter(record=OuterRef("pk")).order_by("-held_on").values("held_on")[:1]
     rows = list(AbsenceRecord.objects.filter(visible, ended_on__isnull=True).annotate(last_follow_up=Subquery(last))
                 .order_by("case_id", "-step").values_list("case_id", "ladder_id", "step", "started_on", "last_follow_up"))
-    missing = {row[0] for row in rows} - cases.keys()
-    if missing:
-        found, answers = policy.with_permissions(Case.objects.filter(pk__in=missing), actor, actions)
+    for chunk in _chunks(sorted({row[0] for row in rows} - cases.keys())):
+        found, answers = policy.with_permissions(Case.objects.filter(pk__in=chunk), actor, actions)
         for case_id, *rest in found.values_list("pk", *(name.removeprefix("case__") for name in _CASE_FIELDS),
                                                *answers.columns):
             _case(cases, answers, case_id, tuple(rest[:len(_CASE_FIELDS)]), tuple(rest[len(_CASE_FIELDS):]))
@@ -313,9 +312,10 @@ def due_for(actor: Actor, *, today: date | None = None) -> list[DueItem]:
     """Follow-ups, evaluations, reviews at grade points, absence deadlines, decisions waiting,
     closing decisions after a transfer: everything due for this person, soonest first.
 
-    A handful of queries however many cases: the cases come with the policy's answers for the items'
-    actions (`policy.with_permissions`), and only what an item the person may act on is dated by is
-    fetched (a principal's thousand plans need no follow-up dates)."""
+    A handful of queries however many cases: the plans and the steps of the absence ladder come with
+    their cases and the policy's answers for the items' actions (`policy.with_permissions` of the
+    row's case), and only what an item the person may act on is dated by is fetched (a principal's
+    thousand plans need no follow-up dates)."""
     today = today or date.today()
     if not actor.roles:
         return []
