@@ -40,7 +40,7 @@ from lti_plugin.support.services.plans import MeasureInput
 
 from . import forms as action_forms
 from .models import UsedFormToken
-from .panel import action_forms_for, panel_context, panel_plans
+from .panel import action_forms_for, panel_context, panel_plans, with_absence_state
 from .views import _launch_or_refusal, _refuse, actor_for
 
 
@@ -202,7 +202,7 @@ def case_detail(request: HttpRequest, launch_id: object, case_id: int) -> HttpRe
     actor = _actor(request, launch_id)
     if isinstance(actor, HttpResponse):
         return actor
-    case = policy.access_case(actor, case_id)  # 404 out of scope; the read is logged
+    case = policy.access_case(actor, case_id, with_absence_state(Case.objects.all()))  # 404 out of scope; logged
     context = panel_context(actor, case, whole_timeline=request.GET.get("timeline") == "all")
     return render(request, "frontend/cases/detail.html", {"launch_id": launch_id, **context})
 
@@ -236,7 +236,7 @@ def _expanded(data: QueryDict) -> QueryDict:
 def _panel(request: HttpRequest, launch_id: object, actor: Actor, case: Case,
            posted: action_forms.ActionForm | None = None, status: int = 200, saved: str = "") -> HttpResponse:
     """The panel again after a post: the fragment for htmx, the whole page for a plain browser."""
-    case = Case.objects.select_related("pupil__person", "unit").get(pk=case.pk)
+    case = with_absence_state(Case.objects.select_related("pupil__person", "unit")).get(pk=case.pk)
     context = {"launch_id": launch_id, "saved": saved, **panel_context(actor, case, posted)}
     template = "frontend/cases/_panel.html" if request.htmx else "frontend/cases/detail.html"
     return render(request, template, context, status=status)

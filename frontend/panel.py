@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -291,11 +291,22 @@ def _welfare_forms(actor: Actor, case: Case, actions: set[str], add: Any) -> Non
         add("write_expert_group_record", {"group": group.pk})
 
 
+def with_absence_state(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """Cases with whether the pupil has been on the absence ladder there and is on a step now: the
+    panel then asks for the step only where there is one (most cases have none)."""
+    steps = AbsenceRecord.objects.filter(case=OuterRef("pk"))
+    return cases.annotate(absence_any=Exists(steps), absence_open=Exists(steps.filter(ended_on__isnull=True)))
+
+
+def _been_on_ladder(case: Case) -> bool:
+    return bool(case.absence_any) if hasattr(case, "absence_any") else case.absence_steps.exists()
+
+
 def _absence(case: Case) -> tuple[AbsenceRecord | None, Proposal | None, set[str]]:
     """The step of the absence ladder under way, the next step proposed and the step's checked items:
     asked once for the panel, which shows them and offers their forms."""
     if not hasattr(case, "absence_state"):
-        record = current_record(case)
+        record = current_record(case) if getattr(case, "absence_open", True) else None
         done = set(record.checks.values_list("item", flat=True)) if record else set()
         case.absence_state = (record, proposal(case, today=date.today(), record=record), done)
     return case.absence_state
@@ -314,7 +325,7 @@ class AbsenceView:
 
 def absence_view(actor: Actor, case: Case) -> AbsenceView | None:
     """The absence ladder as the panel shows it: the step, its checklist, due dates, the next step."""
-    if not policy.can(actor, "add_absence_follow_up", case) and not case.absence_steps.exists():
+    if not policy.can(actor, "add_absence_follow_up", case) and not _been_on_ladder(case):
         return None
     ladder = ladder_for(case)
     record, proposed, done = _absence(case)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from .actor import Actor
@@ -150,11 +150,12 @@ def allowed_actions(actor: Actor, case: Case | None, actions: list[str]) -> set[
     return {action for action in actions if can(actor, action, case)}
 
 
-def access_case(actor: Actor, case_id: int) -> Case:
-    """The only way a view or the API gets a case: one 404 for missing and out of scope; logs the read."""
+def access_case(actor: Actor, case_id: int, cases: QuerySet[Case] | None = None) -> Case:
+    """The only way a view or the API gets a case: one 404 for missing and out of scope; logs the read.
+    `cases`: the rows to find it among, for a caller that reads more with it (annotations)."""
     from . import audit
 
-    case = access_case_without_log(actor, case_id)
+    case = access_case_without_log(actor, case_id, cases)
     audit.record_read(actor, case)
     return case
 
@@ -189,13 +190,13 @@ def access_for_action(actor: Actor, case_id: int, action: str) -> Case:
     raise Http404
 
 
-def access_case_without_log(actor: Actor, case_id: int) -> Case:
+def access_case_without_log(actor: Actor, case_id: int, cases: QuerySet[Case] | None = None) -> Case:
     """The case if the actor may view it, else a 404 (as for a missing one). `can` decides: every
     pack's view_case scopes are among those `queries.cases_visible_to` lists, which is no wider."""
     from django.http import Http404
 
-    case = Case.objects.select_related("pupil__person", "unit__organisation").filter(
-        pk=case_id, unit__organisation=actor.organisation).first()
+    case = (Case.objects.all() if cases is None else cases).select_related("pupil__person", "unit__organisation") \
+        .filter(pk=case_id, unit__organisation=actor.organisation).first()
     if case is None or not can(actor, "view_case", case):
         raise Http404
     return case
