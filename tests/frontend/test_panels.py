@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from lti_plugin.support import policy, queries
 from lti_plugin.support.models import (
+    AbsenceRecord,
     AuditEntry,
     Case,
     Concern,
@@ -25,7 +26,7 @@ from lti_plugin.support.models import (
     PlanFollowUp,
     Pupil,
 )
-from lti_plugin.support.services import cases, plans
+from lti_plugin.support.services import absence, cases, plans
 
 from tests.lti.platform import INSTRUCTOR
 
@@ -154,6 +155,21 @@ def test_the_forms_name_the_cases_open_investigation_and_the_pupils_concluded_on
     assert f'value="{still_open.pk}"' in conduct and f'value="{concluded.pk}"' not in conduct
     draft = form("draft_plan")
     assert f'value="{concluded.pk}"' in draft and f'value="{still_open.pk}"' not in draft
+
+
+def test_the_case_panel_shows_the_absence_ladder_where_the_pupil_is_or_has_been_on_it(
+        schools: dict[str, School], db: None) -> None:
+    school = schools["se"]
+    teacher = school["subject_teacher"]  # follows no step up: sees the ladder only where there is one
+    url = school.case_url("subject_teacher", school.case)
+    assert 'id="absence"' not in text(teacher.get(url))
+    record = absence.start_absence_step(actor=school.actor("class_teacher"), case=school.case, step=1,
+                                        started_on=date.today())
+    on_a_step = text(teacher.get(url))
+    assert 'id="absence"' in on_a_step and 'data-testid="absence-step"' in on_a_step
+    AbsenceRecord.objects.filter(pk=record.pk).update(ended_on=date.today())
+    after = text(teacher.get(url))
+    assert 'id="absence"' in after and 'data-testid="absence-step"' not in after
 
 
 def test_a_double_submit_creates_nothing_twice(schools: dict[str, School], db: None) -> None:

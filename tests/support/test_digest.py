@@ -157,6 +157,23 @@ def test_people_without_items_get_no_email(se):
     assert not DigestSent.objects.exists()
 
 
+def test_the_digest_reads_the_list_of_staff_only(se, monkeypatch):
+    """Pupils and guardians with an address hold no grant: their lists are not even computed."""
+    teacher = staff(se, "class_teacher", "klasslarare@skola.example")
+    plan_in_force(se, teacher, se.actor("principal"))
+    for name in ("Elev med adress", "Vårdnadshavare med adress"):
+        person = se.person(name)
+        person.email = f"{name.split()[0].lower()}@hem.example"
+        person.save(update_fields=["email"])
+    asked: list[str] = []
+    real_due_for = send_due_digest.due_for
+    monkeypatch.setattr(send_due_digest, "due_for",
+                        lambda actor, **kwargs: asked.append(actor.person.email) or real_due_for(actor, **kwargs))
+    digest()
+    assert asked == ["klasslarare@skola.example"]
+    assert recipients() == ["klasslarare@skola.example"]
+
+
 def test_a_revoked_grant_counts_for_nothing_beside_a_standing_one(se):
     teacher = staff(se, "class_teacher", "klasslarare@skola.example")
     plan_in_force(se, teacher, se.actor("principal"))
