@@ -261,6 +261,16 @@ if "postgresql" in DATABASES["default"]["ENGINE"]:
         startup.append(f"-c random_page_cost={float(os.environ.get('DB_RANDOM_PAGE_COST', '1.1'))}")
     if startup:
         DATABASES["default"]["OPTIONS"]["options"] = " ".join(startup)
+    # Prepared statements: a page's queries are the same few shapes every time, and PostgreSQL spends
+    # longer planning them than running them (a case panel: 2.5 ms planning, 0.9 ms running). psycopg
+    # prepares a statement on a connection once it has run it DB_PREPARE_THRESHOLD times, which needs
+    # server-side parameter binding; the server then reuses the plan where it is as good as a fresh one
+    # (plan_cache_mode auto). Behind PgBouncer in transaction mode without max_prepared_statements,
+    # DB_PREPARE_THRESHOLD=off (Django's default, client-side binding).
+    prepare_threshold = os.environ.get("DB_PREPARE_THRESHOLD", "5")
+    if prepare_threshold != "off":
+        DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = int(prepare_threshold)
 if os.environ.get("REDIS_URL"):
     CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 2, "socket_timeout": 2}
 
