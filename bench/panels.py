@@ -232,11 +232,13 @@ def report(probes_: list[Probe], header: str) -> bool:
 
 def _database() -> str:
     url = os.environ.get("DATABASE_URL", "")
+    # As deployed, REDIS_URL holds the sessions and the cache; without it both are in the database.
+    redis = ", sessions and cache in Redis" if os.environ.get("REDIS_URL") else ""
     if url.startswith(("postgres://", "postgresql://")):
-        return "PostgreSQL " + urlsplit(url).path.lstrip("/")
+        return "PostgreSQL " + urlsplit(url).path.lstrip("/") + redis
     path = os.environ.get("SQLITE_PATH") or str(Path(os.environ.get("ELEVSTOD_DATA_DIR", REPO / "var"))
                                                   / "elevstod.sqlite3")
-    return "SQLite " + path
+    return "SQLite " + path + redis
 
 
 def _manage(*args: str) -> str:
